@@ -1,0 +1,59 @@
+# callwire: `make run` and `make test` do all the set-up on a fresh Debian machine.
+PREFIX ?= /usr/local
+BUILD ?= build
+JOBS ?= $(shell nproc)
+LISTEN ?= 127.0.0.1:8080
+DATA ?= ./data
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build run test test-unit test-asan fuzz install clean format
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/callwire serve --listen $(LISTEN) --data $(DATA) --demo
+
+# Every test, twice: a normal build, then one under AddressSanitizer + UBSan; then the fuzzers.
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory fuzz
+
+test-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCW_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure
+
+# Each fuzzer runs for FUZZ_SECONDS from the checked-in corpus; a crash fails the run.
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCW_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS)
+	@for f in build-fuzz/tests/fuzz/fuzz_*; do \
+		name=$$(basename $$f); corpus=tests/fuzz/corpus/$${name#fuzz_}; \
+		work=$$(mktemp -d); cp -r $$corpus/. $$work/ 2>/dev/null || true; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -print_final_stats=1 \
+			-artifact_prefix=build-fuzz/ $$work 2>build-fuzz/$$name.log \
+			|| { tail -50 build-fuzz/$$name.log; rm -rf $$work; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' build-fuzz/$$name.log; \
+		rm -rf $$work; \
+	done
+
+install: build
+	cmake --install $(BUILD) --prefix $(DESTDIR)$(PREFIX)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,108 @@
+/* demo: a ready-to-use app with three users for `make run` on a new data folder. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "util/util.h"
+
+static void print_banner(const char *app_id, const char *auth_key, const char *listen,
+			 const char *path)
+{
+	printf("\n"
+	       "  callwire demo app\n"
+	       "    app id    %s\n"
+	       "    auth key  %s   (development logins; kept in %s)\n"
+	       "    users     alice, bob, carol\n"
+	       "\n"
+	       "  log in as alice:\n"
+	       "    curl -s -X POST http://%s/v1/apps/%s/login \\\n"
+	       "         -H 'Content-Type: application/json' \\\n"
+	       "         -d '{\"uid\":\"alice\",\"authKey\":\"%s\"}'\n"
+	       "  then send the authToken it returns as 'Authorization: Bearer <token>'.\n\n",
+	       app_id, auth_key, path, listen, app_id, auth_key);
+	fflush(stdout);
+}
+
+static int create_demo(struct cw_store *store, const char *path, json_t **out)
+{
+	static const char *const users[][2] = {{"alice", "Alice"}, {"bob", "Bob"},
+					       {"carol", "Carol"}};
+	char auth_key[CW_SECRET_MAX], rest_key[CW_SECRET_MAX];
+	struct cw_app app = {0};
+	unsigned char raw[8];
+	char *text = NULL;
+	int fd, err;
+
+	if ((err = cw_rand_bytes(raw, sizeof(raw))) ||
+	    (err = cw_auth_new_secret(auth_key, CW_PREFIX_AUTH_KEY)) ||
+	    (err = cw_auth_new_secret(rest_key, CW_PREFIX_REST_KEY)))
+		return err;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(app.id + 2 * i, 3, "%02x", raw[i]);
+	app.name = "Demo";
+	cw_auth_hash(auth_key, app.auth_key_hash);
+	cw_auth_hash(rest_key, app.rest_key_hash);
+	cw_settings_default(&app.settings);
+	app.created_at = cw_now_ms();
+	if ((err = cw_store_app_create(store, &app)))
+		return err;
+	for (size_t i = 0; i < CW_ARRAY_SIZE(users); i++) {
+		struct cw_user u = {0};
+		cw_strlcpy(u.uid, users[i][0], sizeof(u.uid));
+		u.name = (char *)users[i][1];
+		u.metadata = "{}";
+		u.created_at = u.updated_at = app.created_at;
+		if ((err = cw_store_user_create(store, app.id, &u)))
+			return err;
+	}
+
+	*out = json_pack("{s:s,s:s,s:s}", "appId", app.id, "authKey", auth_key, "restApiKey",
+			 rest_key);
+	text = json_dumps(*out, JSON_INDENT(2));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !text || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		err = -EIO;
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return err;
+}
+
+int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *listen)
+{
+	char path[2048];
+	struct cw_app *apps = NULL;
+	json_t *demo = NULL;
+	size_t n = 0;
+	bool more;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/demo.json", data_dir);
+	err = cw_store_app_list(store, NULL, 1, &apps, &n, &more);
+	cw_apps_free(apps, n);
+	if (err)
+		return err;
+	if (n == 0) {
+		err = create_demo(store, path, &demo);
+		if (err) {
+			cw_error("demo.create", "err=\"%s\"", strerror(-err));
+			json_decref(demo);
+			return err;
+		}
+		cw_info("demo.created", "app=%s", json_string_value(json_object_get(demo, "appId")));
+	} else {
+		demo = json_load_file(path, 0, NULL);
+		if (!demo)
+			return 0; /* an existing folder without demo app: just serve it */
+	}
+	print_banner(json_string_value(json_object_get(demo, "appId")),
+		     json_string_value(json_object_get(demo, "authKey")), listen, path);
+	json_decref(demo);
+	return 0;
+}

@@ -1,0 +1,147 @@
+/* serve: `callwire serve`, the server process. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <uv.h>
+
+#include "cli/cli.h"
+#include "http/http.h"
+#include "util/util.h"
+
+struct server {
+	uv_loop_t loop;
+	uv_signal_t sigint, sigterm;
+	struct cw_http *http;
+	int stopping;
+};
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	struct server *s = sig->data;
+
+	if (s->stopping++)
+		return;
+	cw_info("server.stopping", "signal=%d", signum);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	/* lws closes its connections and handles; the loop ends when none is left. */
+	cw_http_stop(s->http);
+}
+
+static int mkdirs(const char *path)
+{
+	char buf[1024];
+	size_t len = cw_strlcpy(buf, path, sizeof(buf));
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: callwire serve [--listen HOST:PORT] [--data DIR] [--config FILE]\n"
+			"                      [--log-level debug|info|warn|error] [--demo]\n"
+			"environment: CALLWIRE_LISTEN, CALLWIRE_DATA, CALLWIRE_MASTER_KEY, "
+			"CALLWIRE_CONFIG, CALLWIRE_LOG_LEVEL\n");
+}
+
+static enum cw_log_level level_of(const char *s)
+{
+	if (strcmp(s, "debug") == 0)
+		return CW_LOG_DEBUG;
+	if (strcmp(s, "warn") == 0)
+		return CW_LOG_WARN;
+	if (strcmp(s, "error") == 0)
+		return CW_LOG_ERROR;
+	return CW_LOG_INFO;
+}
+
+int cw_cmd_serve(int argc, char **argv)
+{
+	struct cw_http_config hcfg;
+	struct cw_store *store = NULL;
+	struct cw_config cfg;
+	struct cw_auth auth;
+	struct server s;
+	char err[512], host[256], master[CW_SECRET_MAX], dbpath[1100];
+	int rc = 1, port;
+
+	if (argc > 0 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
+		usage();
+		return 0;
+	}
+	if (cw_config_load(&cfg, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "callwire serve: %s\n", err);
+		usage();
+		return 2;
+	}
+	cw_log_set_level(level_of(cfg.log_level));
+	if (cw_parse_listen(cfg.listen, host, sizeof(host), &port) != 0) {
+		fprintf(stderr, "callwire serve: --listen wants HOST:PORT, got '%s'\n", cfg.listen);
+		return 2;
+	}
+	if (mkdirs(cfg.data) != 0) {
+		fprintf(stderr, "callwire serve: cannot create data folder %s: %s\n", cfg.data,
+			strerror(errno));
+		return 1;
+	}
+	if (cfg.master_key[0])
+		cw_strlcpy(master, cfg.master_key, sizeof(master));
+	else if (cw_auth_load_master_key(cfg.data, master) != 0)
+		return 1;
+
+	snprintf(dbpath, sizeof(dbpath), "%s/callwire.db", cfg.data);
+	if (cw_store_open(&store, dbpath) != 0) {
+		fprintf(stderr, "callwire serve: cannot open the store %s\n", dbpath);
+		return 1;
+	}
+	cw_auth_init(&auth, store, master);
+	explicit_bzero(master, sizeof(master));
+	explicit_bzero(cfg.master_key, sizeof(cfg.master_key));
+	if (cfg.demo && cw_demo_ensure(store, cfg.data, cfg.listen) != 0)
+		goto out_store;
+
+	memset(&s, 0, sizeof(s));
+	uv_loop_init(&s.loop);
+	uv_signal_init(&s.loop, &s.sigint);
+	uv_signal_init(&s.loop, &s.sigterm);
+	s.sigint.data = s.sigterm.data = &s;
+	uv_signal_start(&s.sigint, on_signal, SIGINT);
+	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+
+	hcfg.host = host;
+	hcfg.port = port;
+	if (cw_http_start(&s.http, &s.loop, &hcfg, store, &auth) != 0) {
+		uv_close((uv_handle_t *)&s.sigint, NULL);
+		uv_close((uv_handle_t *)&s.sigterm, NULL);
+		uv_run(&s.loop, UV_RUN_DEFAULT);
+		goto out_loop;
+	}
+	cw_info("server.started", "listen=%s data=%s store=%s", cfg.listen, cfg.data,
+		store->ops->name);
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	cw_http_free(s.http);
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	rc = 0;
+	cw_info("server.stopped", "%s", "");
+out_loop:
+	uv_loop_close(&s.loop);
+out_store:
+	cw_store_close(store);
+	return rc;
+}

@@ -1,0 +1,143 @@
+/* http private: the request object, routing and reply helpers shared by the handlers. */
+#ifndef CW_HTTP_INTERNAL_H
+#define CW_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "auth/auth.h"
+#include "http/validate.h"
+#include "store/store.h"
+
+enum cw_method {
+	CW_GET = 1 << 0,
+	CW_POST = 1 << 1,
+	CW_PUT = 1 << 2,
+	CW_PATCH = 1 << 3,
+	CW_DELETE = 1 << 4,
+	CW_HEAD = 1 << 5,
+	CW_OPTIONS = 1 << 6,
+};
+
+const char *cw_method_name(int method);
+
+/* Errors of the contract: each maps to an HTTP status and an ERR_ code. */
+enum cw_err {
+	CW_E_BAD_REQUEST,
+	CW_E_UNAUTHORIZED,
+	CW_E_FORBIDDEN,
+	CW_E_NOT_FOUND,
+	CW_E_METHOD,
+	CW_E_CONFLICT,
+	CW_E_TOO_LARGE,
+	CW_E_INTERNAL,
+};
+
+struct cw_metrics;
+struct cw_route;
+
+/* One HTTP request and its response, independent of libwebsockets. */
+struct cw_req {
+	struct cw_store *store;
+	struct cw_auth *auth;
+	struct cw_metrics *metrics;
+	int method;
+	const char *path;
+	const char *query;  /* "a=1&b=2", already URL-decoded per value, or "" */
+	const char *bearer; /* the Authorization: Bearer value, or NULL */
+	const char *body;   /* raw body bytes, or NULL */
+	size_t body_len;
+	int64_t now; /* Unix ms at the start of the request */
+
+	/* Filled by routing. */
+	const struct cw_route *route;
+	char app_id[CW_APPID_MAX + 1];
+	char id[CW_UID_MAX + 1];  /* uid or guid */
+	char sub[CW_UID_MAX + 1]; /* member uid */
+	struct cw_cred cred;
+	struct cw_app app; /* loaded by cw_req_app_auth */
+
+	/* The response. */
+	int status;
+	char *resp; /* malloc'd */
+	size_t resp_len;
+	const char *content_type;
+	char allow[64];
+};
+
+typedef void (*cw_handler)(struct cw_req *req);
+
+struct cw_route {
+	const char *pattern; /* e.g. "/v1/apps/{appId}/users/{uid}" */
+	cw_handler get, post, patch, del;
+};
+
+/* Routes and runs the request; always leaves a response in req. */
+void cw_dispatch(struct cw_req *req);
+void cw_req_release(struct cw_req *req);
+
+/* Replies. json is stolen. */
+void cw_reply_json(struct cw_req *req, int status, json_t *json);
+void cw_reply_text(struct cw_req *req, int status, const char *type, char *text, size_t len);
+void cw_reply_empty(struct cw_req *req, int status);
+void cw_reply_error(struct cw_req *req, enum cw_err err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Replies 400 for a validation failure, 404 for -ENOENT, 409 for -EEXIST, else 500. */
+void cw_reply_errno(struct cw_req *req, int err, const char *what);
+
+/* Credential checks; each replies and returns false when the request may not go on.
+ * allowed: a mask of 1 << CW_CRED_* kinds. For app-scoped routes the app is loaded into
+ * req->app. */
+#define CW_ALLOW(kind) (1u << (kind))
+bool cw_req_master(struct cw_req *req);
+bool cw_req_app_auth(struct cw_req *req, unsigned allowed);
+/* The body as a JSON object; replies 400 and returns NULL when it is not one. With
+ * optional, an empty body reads as {}. */
+json_t *cw_req_body(struct cw_req *req, bool optional);
+/* A query parameter's value (URL-decoded) into buf, or NULL when absent. */
+const char *cw_req_query(struct cw_req *req, const char *name, char *buf, size_t size);
+/* limit and cursor of a list request; replies 400 and returns false when invalid. */
+bool cw_req_page(struct cw_req *req, int *limit, char after[CW_UID_MAX + 1]);
+/* {"data": items, "next": cursor-or-null}; items is stolen. */
+void cw_reply_page(struct cw_req *req, json_t *items, bool more, const char *last_id);
+
+/* JSON views of stored objects. */
+json_t *cw_app_json(const struct cw_app *app);
+json_t *cw_settings_json(const struct cw_settings *s);
+json_t *cw_user_json(const struct cw_user *user);
+json_t *cw_group_json(const struct cw_group *group);
+
+/* Metrics. */
+struct cw_metrics *cw_metrics_new(void);
+void cw_metrics_free(struct cw_metrics *m);
+void cw_metrics_request(struct cw_metrics *m, const char *route, int method, int status);
+void cw_metrics_connections(struct cw_metrics *m, int delta);
+char *cw_metrics_render(struct cw_metrics *m, size_t *len);
+
+/* Handlers, one file per resource. */
+void cw_h_healthz(struct cw_req *req);
+void cw_h_metrics(struct cw_req *req);
+void cw_h_apps_list(struct cw_req *req);
+void cw_h_app_create(struct cw_req *req);
+void cw_h_app_get(struct cw_req *req);
+void cw_h_app_patch(struct cw_req *req);
+void cw_h_users_list(struct cw_req *req);
+void cw_h_user_create(struct cw_req *req);
+void cw_h_user_get(struct cw_req *req);
+void cw_h_user_patch(struct cw_req *req);
+void cw_h_user_delete(struct cw_req *req);
+void cw_h_groups_list(struct cw_req *req);
+void cw_h_group_create(struct cw_req *req);
+void cw_h_group_get(struct cw_req *req);
+void cw_h_group_delete(struct cw_req *req);
+void cw_h_members_add(struct cw_req *req);
+void cw_h_member_remove(struct cw_req *req);
+void cw_h_token_create(struct cw_req *req);
+void cw_h_tokens_revoke(struct cw_req *req);
+void cw_h_login(struct cw_req *req);
+void cw_h_me(struct cw_req *req);
+void cw_h_logout(struct cw_req *req);
+
+#endif

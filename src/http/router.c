@@ -1,0 +1,184 @@
+/* router: the route table, path matching with {params}, and method checks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/internal.h"
+#include "util/util.h"
+
+static const struct cw_route routes[] = {
+	{"/healthz", .get = cw_h_healthz},
+	{"/metrics", .get = cw_h_metrics},
+	{"/v1/apps", .get = cw_h_apps_list, .post = cw_h_app_create},
+	{"/v1/apps/{appId}", .get = cw_h_app_get, .patch = cw_h_app_patch},
+	{"/v1/apps/{appId}/users", .get = cw_h_users_list, .post = cw_h_user_create},
+	{"/v1/apps/{appId}/users/{uid}", .get = cw_h_user_get, .patch = cw_h_user_patch,
+	 .del = cw_h_user_delete},
+	{"/v1/apps/{appId}/users/{uid}/auth_tokens", .post = cw_h_token_create,
+	 .del = cw_h_tokens_revoke},
+	{"/v1/apps/{appId}/groups", .get = cw_h_groups_list, .post = cw_h_group_create},
+	{"/v1/apps/{appId}/groups/{guid}", .get = cw_h_group_get, .del = cw_h_group_delete},
+	{"/v1/apps/{appId}/groups/{guid}/members", .post = cw_h_members_add},
+	{"/v1/apps/{appId}/groups/{guid}/members/{uid}", .del = cw_h_member_remove},
+	{"/v1/apps/{appId}/login", .post = cw_h_login},
+	{"/v1/apps/{appId}/me", .get = cw_h_me},
+	{"/v1/apps/{appId}/logout", .post = cw_h_logout},
+};
+
+const char *cw_method_name(int method)
+{
+	switch (method) {
+	case CW_GET:
+		return "GET";
+	case CW_POST:
+		return "POST";
+	case CW_PUT:
+		return "PUT";
+	case CW_PATCH:
+		return "PATCH";
+	case CW_DELETE:
+		return "DELETE";
+	case CW_HEAD:
+		return "HEAD";
+	case CW_OPTIONS:
+		return "OPTIONS";
+	}
+	return "OTHER";
+}
+
+/* Matches path against pattern segment by segment; a "{name}" segment captures one
+ * non-empty path segment into the request. Returns false on mismatch. */
+static bool match(const char *pattern, const char *path, struct cw_req *req, bool *bad_param)
+{
+	char *dst;
+	size_t cap;
+	int nparam = 0;
+
+	while (*pattern && *path) {
+		if (*pattern != '/' || *path != '/')
+			return false;
+		pattern++;
+		path++;
+		size_t plen = strcspn(pattern, "/"), slen = strcspn(path, "/");
+		if (*pattern == '{') {
+			if (slen == 0)
+				return false;
+			/* app id, then id (uid/guid), then sub (a member uid). */
+			if (nparam == 0) {
+				dst = req->app_id;
+				cap = sizeof(req->app_id);
+			} else if (nparam == 1) {
+				dst = req->id;
+				cap = sizeof(req->id);
+			} else {
+				dst = req->sub;
+				cap = sizeof(req->sub);
+			}
+			nparam++;
+			if (slen >= cap) {
+				*bad_param = true;
+				slen = cap - 1;
+			}
+			memcpy(dst, path, slen);
+			dst[slen] = '\0';
+		} else if (plen != slen || memcmp(pattern, path, plen) != 0) {
+			return false;
+		}
+		pattern += plen;
+		path += slen;
+	}
+	return !*pattern && !*path;
+}
+
+static cw_handler handler_for(const struct cw_route *r, int method)
+{
+	switch (method) {
+	case CW_GET:
+		return r->get;
+	case CW_POST:
+		return r->post;
+	case CW_PATCH:
+		return r->patch;
+	case CW_DELETE:
+		return r->del;
+	}
+	return NULL;
+}
+
+static void allowed(const struct cw_route *r, char *buf, size_t size)
+{
+	const int methods[] = {CW_GET, CW_POST, CW_PATCH, CW_DELETE};
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < CW_ARRAY_SIZE(methods); i++) {
+		if (handler_for(r, methods[i]))
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+					      cw_method_name(methods[i]));
+	}
+}
+
+/* Path parameters are checked before any credential: a malformed id can name nothing. */
+static bool params_valid(struct cw_req *req, bool bad_param)
+{
+	const char *p = req->route->pattern;
+
+	if (strstr(p, "{appId}") && (bad_param || !cw_valid_app_id(req->app_id))) {
+		cw_reply_error(req, CW_E_BAD_REQUEST,
+			       "appId: must be 1 to %d characters of [A-Za-z0-9_-]", CW_APPID_MAX);
+		return false;
+	}
+	if (req->id[0] && (bad_param || !cw_valid_uid(req->id))) {
+		cw_reply_error(req, CW_E_BAD_REQUEST,
+			       "%s: must be 1 to %d characters of [A-Za-z0-9_.@-]",
+			       strstr(p, "{guid}") ? "guid" : "uid", CW_UID_MAX);
+		return false;
+	}
+	if (req->sub[0] && !cw_valid_uid(req->sub)) {
+		cw_reply_error(req, CW_E_BAD_REQUEST,
+			       "uid: must be 1 to %d characters of [A-Za-z0-9_.@-]", CW_UID_MAX);
+		return false;
+	}
+	return true;
+}
+
+void cw_dispatch(struct cw_req *req)
+{
+	cw_handler h;
+
+	for (size_t i = 0; i < CW_ARRAY_SIZE(routes); i++) {
+		bool bad_param = false;
+
+		req->app_id[0] = req->id[0] = req->sub[0] = '\0';
+		if (!match(routes[i].pattern, req->path, req, &bad_param))
+			continue;
+		req->route = &routes[i];
+		h = handler_for(&routes[i], req->method);
+		if (!h) {
+			allowed(&routes[i], req->allow, sizeof(req->allow));
+			cw_reply_error(req, CW_E_METHOD, "method %s is not allowed on %s; use %s",
+				       cw_method_name(req->method), routes[i].pattern, req->allow);
+			return;
+		}
+		if (req->body_len > CW_BODY_MAX) {
+			cw_reply_error(req, CW_E_TOO_LARGE, "body: larger than %d bytes",
+				       CW_BODY_MAX);
+			return;
+		}
+		if (!params_valid(req, bad_param))
+			return;
+		h(req);
+		if (!req->status)
+			cw_reply_error(req, CW_E_INTERNAL, "no response");
+		return;
+	}
+	req->app_id[0] = req->id[0] = req->sub[0] = '\0';
+	cw_reply_error(req, CW_E_NOT_FOUND, "no route for %s", req->path);
+}
+
+void cw_req_release(struct cw_req *req)
+{
+	free(req->resp);
+	req->resp = NULL;
+	cw_app_free(&req->app);
+}
