@@ -254,12 +254,18 @@ static int run(struct ctx *c, const char *cmd, char **a, int n)
 		rc = list_all(c, path, &out);
 	} else if (strcmp(cmd, "create-token") == 0) {
 		long long ttl = 0;
+		char *end = NULL;
 		if (n == 4 && strcmp(a[2], "--ttl") == 0) {
-			ttl = atoll(a[3]);
+			errno = 0;
+			ttl = strtoll(a[3], &end, 10);
+			if (!*a[3] || *end || errno) {
+				fprintf(stderr, "callwire admin: --ttl wants whole seconds\n");
+				return 2;
+			}
 			n = 2;
 		}
 		NEED(2, "APP UID [--ttl SECONDS]");
-		body = ttl ? json_pack("{s:I}", "ttl", (json_int_t)ttl) : json_object();
+		body = end ? json_pack("{s:I}", "ttl", (json_int_t)ttl) : json_object();
 		snprintf(path, sizeof(path), "/v1/apps/%s/users/%s/auth_tokens", a[0], a[1]);
 		rc = api(c, "POST", path, body, &out);
 	} else if (strcmp(cmd, "revoke-tokens") == 0) {

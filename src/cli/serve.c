@@ -127,8 +127,13 @@ int cw_cmd_serve(int argc, char **argv)
 	hcfg.host = host;
 	hcfg.port = port;
 	if (cw_http_start(&s.http, &s.loop, &hcfg, store, &auth) != 0) {
+		fprintf(stderr, "callwire serve: cannot listen on %s\n", cfg.listen);
+		s.stopping = 1;
 		uv_close((uv_handle_t *)&s.sigint, NULL);
 		uv_close((uv_handle_t *)&s.sigterm, NULL);
+		cw_http_stop(s.http);
+		uv_run(&s.loop, UV_RUN_DEFAULT);
+		cw_http_free(s.http);
 		uv_run(&s.loop, UV_RUN_DEFAULT);
 		goto out_loop;
 	}

@@ -26,7 +26,7 @@ struct txn {
 	char *path, *query, *bearer;
 	char *body;
 	size_t body_len, body_cap;
-	bool too_large, close_after, responding, headers_sent;
+	bool too_large, close_after, malformed, responding, headers_sent;
 	size_t resp_off;
 	uint64_t t0;
 	struct cw_req req;
@@ -133,6 +133,9 @@ static void respond(struct cw_http *h, struct lws *wsi, struct txn *t)
 	r->now = cw_now_ms();
 	if (!r->method) {
 		cw_reply_error(r, CW_E_BAD_REQUEST, "unsupported method");
+	} else if (t->malformed) {
+		cw_reply_error(r, CW_E_BAD_REQUEST,
+			       "malformed request line: control characters in the path");
 	} else if (t->too_large && t->close_after) {
 		cw_reply_error(r, CW_E_TOO_LARGE, "body: larger than %d bytes", CW_BODY_MAX);
 	} else {
@@ -155,6 +158,15 @@ static int on_request(struct cw_http *h, struct lws *wsi, struct txn *t, const c
 	t->bearer = header_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
 	if (!t->path || !t->query)
 		return -1;
+	/* libwebsockets 4.1 ends the request line at a percent-decoded CR or LF, so
+	 * "/users/a%0Ab" would arrive as "/users/a". Such a request has lost its HTTP
+	 * version: refuse it rather than act on a path the client did not send. */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP) <= 0) {
+		t->malformed = true;
+		t->close_after = true;
+		respond(h, wsi, t);
+		return 0;
+	}
 
 	clen = header_dup(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
 	if (clen) {
@@ -328,7 +340,9 @@ int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_con
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+	/* An explicit vhost, so that a port that cannot be bound fails the start. */
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 |
+		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.foreign_loops = loops;
 	info.iface = cfg->host;
 	info.port = cfg->port;
@@ -341,6 +355,12 @@ int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_con
 	info.vhost_name = "callwire";
 
 	h->ctx = lws_create_context(&info);
+	if (h->ctx && !lws_create_vhost(h->ctx, &info)) {
+		/* The context joined the loop: it leaves it as at shutdown. */
+		cw_error("http.start", "listen=%s:%d err=\"cannot listen\"", cfg->host, cfg->port);
+		*hp = h;
+		return -EADDRINUSE;
+	}
 	if (!h->ctx) {
 		cw_error("http.start", "listen=%s:%d err=\"cannot listen\"", cfg->host, cfg->port);
 		cw_metrics_free(h->metrics);

@@ -33,7 +33,11 @@ static bool valid_id(const char *s, size_t max, bool dot_at)
 
 bool cw_valid_uid(const char *s)
 {
-	return valid_id(s, CW_UID_MAX, true);
+	/* An id of dots only ("." or "..") is a dot-segment that HTTP clients and servers
+	 * remove from paths (RFC 3986 5.2.4), so no URL could ever name it. */
+	if (!valid_id(s, CW_UID_MAX, true) || s[strspn(s, ".")] == '\0')
+		return false;
+	return true;
 }
 
 bool cw_valid_app_id(const char *s)
@@ -70,8 +74,8 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
-int cw_get_string(json_t *obj, const char *field, bool required, size_t maxchars,
-		  const char **out, struct cw_verr *e)
+int cw_get_string(json_t *obj, const char *field, bool required, size_t minchars,
+		  size_t maxchars, const char **out, struct cw_verr *e)
 {
 	json_t *v = json_object_get(obj, field);
 	size_t n;
@@ -88,8 +92,8 @@ int cw_get_string(json_t *obj, const char *field, bool required, size_t maxchars
 	if (strlen(json_string_value(v)) != json_string_length(v))
 		return fail(e, "%s: must not contain NUL characters", field);
 	n = utf8_chars(json_string_value(v));
-	if (n == 0 || n > maxchars)
-		return fail(e, "%s: must be 1 to %zu characters", field, maxchars);
+	if (n < minchars || n > maxchars)
+		return fail(e, "%s: must be %zu to %zu characters", field, minchars, maxchars);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -104,8 +108,8 @@ int cw_get_id(json_t *obj, const char *field, const char **out, struct cw_verr *
 		return fail(e, "%s: expected a string", field);
 	if (strlen(json_string_value(v)) != json_string_length(v) ||
 	    !cw_valid_uid(json_string_value(v)))
-		return fail(e, "%s: must be 1 to %d characters of [A-Za-z0-9_.@-]", field,
-			    CW_UID_MAX);
+		return fail(e, "%s: must be 1 to %d characters of [A-Za-z0-9_.@-], not only dots",
+			    field, CW_UID_MAX);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -213,7 +217,7 @@ int cw_get_id_array(json_t *obj, const char *field, bool required,
 
 int cw_check_app_create(json_t *body, const char **name, struct cw_verr *e)
 {
-	return cw_get_string(body, "name", true, CW_NAME_MAX, name, e);
+	return cw_get_string(body, "name", true, 1, CW_NAME_MAX, name, e);
 }
 
 int cw_check_settings(json_t *body, struct cw_settings *settings, struct cw_verr *e)
@@ -261,7 +265,7 @@ static int check_avatar(json_t *body, struct cw_user *user, bool *present, struc
 	*present = v != NULL;
 	if (!v || json_is_null(v))
 		return 0;
-	err = cw_get_string(body, "avatar", false, CW_AVATAR_MAX, &s, e);
+	err = cw_get_string(body, "avatar", false, 0, CW_AVATAR_MAX, &s, e);
 	if (err)
 		return err;
 	user->avatar = strdup(s);
@@ -276,7 +280,7 @@ int cw_check_user_create(json_t *body, struct cw_user *user, struct cw_verr *e)
 
 	memset(user, 0, sizeof(*user));
 	if ((err = cw_get_id(body, "uid", &uid, e)) ||
-	    (err = cw_get_string(body, "name", true, CW_NAME_MAX, &name, e)))
+	    (err = cw_get_string(body, "name", true, 1, CW_NAME_MAX, &name, e)))
 		return err;
 	cw_strlcpy(user->uid, uid, sizeof(user->uid));
 	user->name = strdup(name);
@@ -298,7 +302,7 @@ int cw_check_user_patch(json_t *body, struct cw_user *user, unsigned *fields, st
 	int err;
 
 	*fields = 0;
-	if ((err = cw_get_string(body, "name", false, CW_NAME_MAX, &name, e)))
+	if ((err = cw_get_string(body, "name", false, 1, CW_NAME_MAX, &name, e)))
 		return err;
 	if (name) {
 		free(user->name);
@@ -330,7 +334,7 @@ int cw_check_group_create(json_t *body, struct cw_group *group, struct cw_verr *
 
 	memset(group, 0, sizeof(*group));
 	if ((err = cw_get_id(body, "guid", &guid, e)) ||
-	    (err = cw_get_string(body, "name", true, CW_NAME_MAX, &name, e)) ||
+	    (err = cw_get_string(body, "name", true, 1, CW_NAME_MAX, &name, e)) ||
 	    (err = cw_get_id_array(body, "members", false, &group->members, &group->n_members,
 				   e)))
 		return err;
@@ -355,7 +359,7 @@ int cw_check_login(json_t *body, const char **uid, const char **auth_key, struct
 	int err;
 
 	if ((err = cw_get_id(body, "uid", uid, e)) ||
-	    (err = cw_get_string(body, "authKey", true, 256, auth_key, e)))
+	    (err = cw_get_string(body, "authKey", true, 1, 256, auth_key, e)))
 		return err;
 	return 0;
 }

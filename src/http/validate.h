@@ -22,7 +22,7 @@ struct cw_verr {
 	char msg[256];
 };
 
-bool cw_valid_uid(const char *s);    /* uid, guid: 1–100 of [A-Za-z0-9_.@-] */
+bool cw_valid_uid(const char *s); /* uid, guid: 1–100 of [A-Za-z0-9_.@-], not only dots */
 bool cw_valid_app_id(const char *s); /* appId, sessionId: 1–64 of [A-Za-z0-9_-] */
 
 /* Parses a request body that must be one JSON object (duplicate keys refused). */
@@ -30,8 +30,8 @@ int cw_parse_object(const char *buf, size_t len, json_t **out, struct cw_verr *e
 
 /* Field readers. Each returns 0 when the field is valid or absent-and-optional (then *present,
  * where given, is false) and -EINVAL with e naming the field otherwise. */
-int cw_get_string(json_t *obj, const char *field, bool required, size_t maxchars,
-		  const char **out, struct cw_verr *e);
+int cw_get_string(json_t *obj, const char *field, bool required, size_t minchars,
+		  size_t maxchars, const char **out, struct cw_verr *e);
 int cw_get_id(json_t *obj, const char *field, const char **out, struct cw_verr *e);
 int cw_get_int(json_t *obj, const char *field, long long min, long long max, long long *out,
 	       bool *present, struct cw_verr *e);
