@@ -11,7 +11,7 @@ import unittest
 from harness import ServerTestCase, q
 
 BAD_UIDS = ["", "x" * 101, "a b", "a/b", "a#b", "ä", "a\nb", "a\tb", "a:b", "a+b", "a%b",
-            "a?b", "a,b", "a\\b", "a\"b", "a*b", "🙂", "a\u0000b"]
+            "a?b", "a,b", "a\\b", "a\"b", "a*b", "🙂", "a\rb", "a\r\nb", "a\n"]
 BAD_JSON = [b"{", b"not json", b'{"uid":"j","name":"J"', b"{'uid':'j','name':'J'}",
             b'{"uid":"j","name":"J"}garbage', b'{"uid":"j","name":"J"}{}',
             b'{"uid":"j","name":"J",}', b'{"uid":"j" "name":"J"}', b"{uid:j}",
@@ -157,6 +157,38 @@ class BadInputTest(ServerTestCase):
                                           token=self.key), 400, "ERR_BAD_REQUEST", field="uid")
         self.assertError(self.req("POST", self.users, {"name": "N"}, token=self.key),
                          400, "ERR_BAD_REQUEST", field="uid")
+
+    def test_a_nul_character_in_a_uid_is_400(self):
+        self.assertError(self.req("POST", self.users, {"uid": "a\u0000b", "name": "N"},
+                                  token=self.key), 400, "ERR_BAD_REQUEST")
+
+    def test_a_percent_encoded_nul_in_the_path_or_query_gets_a_400_answer(self):
+        for path in (f"{self.users}/a%00b", f"{self.users}?cursor=%00",
+                     f"{self.users}?limit=%00"):
+            with self.subTest(path=path):
+                try:
+                    resp = self.req("GET", path, token=self.key)
+                except OSError as e:
+                    self.fail(f"GET {path}: the server closed the connection without an "
+                              f"answer ({e!r})")
+                self.assertError(resp, 400, "ERR_BAD_REQUEST")
+
+    def test_an_encoded_line_break_in_the_path_never_reaches_another_resource(self):
+        # "ann" exists. A path whose uid is "ann<CR/LF>x" must be refused, not be cut at
+        # the line break and applied to "ann".
+        for enc in ("%0A", "%0D", "%0D%0A"):
+            with self.subTest(enc=enc):
+                tok = self.mint_token(self.app, "ann")
+                self.assertError(self.req("DELETE", f"{self.users}/ann{enc}x/auth_tokens",
+                                          token=self.key), 400, "ERR_BAD_REQUEST", field="uid")
+                self.assertEqual(self.req("GET", f"/v1/apps/{self.a}/me", token=tok)[0], 200,
+                                 "the token of 'ann' was revoked")
+                self.assertError(self.req("DELETE", f"{self.users}/ann{enc}x", token=self.key),
+                                 400, "ERR_BAD_REQUEST", field="uid")
+                self.assertEqual(self.req("GET", f"{self.users}/ann", token=self.key)[0], 200,
+                                 "user 'ann' was deleted")
+                self.assertEqual(self.req("DELETE", f"{self.users}/ann/auth_tokens",
+                                          token=self.key)[0], 200)
 
     def test_an_invalid_uid_in_the_path_is_400_naming_uid(self):
         for uid in BAD_UIDS:

@@ -3,7 +3,27 @@
 import time
 import unittest
 
+import re
+import socket
+
 from harness import ServerTestCase, wait_until
+
+
+def raw_http(server, request):
+    """Sends one request exactly as given and returns the raw reply."""
+    with socket.create_connection((server.host, server.port), timeout=5) as s:
+        s.sendall(request.encode())
+        data = b""
+        while True:
+            head, sep, body = data.partition(b"\r\n\r\n")
+            if sep:
+                m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                if m and len(body) >= int(m.group(1)):
+                    return data
+            b = s.recv(65536)
+            if not b:
+                return data
+            data += b
 
 
 class TokensTest(ServerTestCase):
@@ -40,6 +60,22 @@ class TokensTest(ServerTestCase):
                 self.assertEqual(st, 201, t)
                 self.assertIsNone(t["expiresAt"])
                 self.assertEqual(self.req("GET", self.me, token=t["authToken"])[0], 200)
+
+    def test_a_request_with_an_empty_body_is_handled_exactly_once(self):
+        # Python's http.client, and many other clients, send "Content-Length: 0" on a POST
+        # without a body; curl sends no Content-Length at all. Both mint one token.
+        self.assertEqual(self.req("DELETE", self.tokens, token=self.key)[0], 200)
+        st, _, t = self.req("POST", self.tokens, raw=b"", token=self.key)
+        self.assertEqual(st, 201, t)
+        self.assertEqual(self.req("DELETE", self.tokens, token=self.key)[2], {"revoked": 1})
+        st, _, t = self.req("POST", self.tokens, token=self.key,
+                            headers={"Content-Length": "0"})
+        self.assertEqual(st, 201, t)
+        self.assertEqual(self.req("DELETE", self.tokens, token=self.key)[2], {"revoked": 1})
+        reply = raw_http(self.server, f"POST {self.tokens} HTTP/1.1\r\nHost: x\r\n"
+                         f"Authorization: Bearer {self.key}\r\nConnection: close\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 201"), reply[:200])
+        self.assertEqual(self.req("DELETE", self.tokens, token=self.key)[2], {"revoked": 1})
 
     def test_a_ttl_sets_expires_at_in_unix_milliseconds(self):
         before = int(time.time() * 1000)
@@ -241,6 +277,19 @@ class LoginTest(ServerTestCase):
         self.assertEqual(self.req("GET", self.me, token=minted)[0], 200)
         self.assertError(self.req("POST", f"/v1/apps/{self.a}/logout", token=one),
                          401, "ERR_UNAUTHORIZED")
+
+    def test_logout_without_any_body_or_content_length(self):
+        tok = self.login()[2]["authToken"]
+        reply = raw_http(self.server, f"POST /v1/apps/{self.a}/logout HTTP/1.1\r\nHost: x\r\n"
+                         f"Authorization: Bearer {tok}\r\nConnection: close\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 204"), reply[:200])
+        self.assertError(self.req("GET", self.me, token=tok), 401, "ERR_UNAUTHORIZED")
+
+    def test_logout_with_content_length_zero(self):
+        tok = self.login()[2]["authToken"]
+        st, _, data = self.req("POST", f"/v1/apps/{self.a}/logout", raw=b"", token=tok)
+        self.assertEqual(st, 204, data)
+        self.assertError(self.req("GET", self.me, token=tok), 401, "ERR_UNAUTHORIZED")
 
     def test_logout_accepts_an_empty_json_body(self):
         tok = self.login()[2]["authToken"]
