@@ -190,6 +190,8 @@ static int on_request(struct cw_http *h, struct lws *wsi, struct txn *t, const c
 
 static int on_body(struct txn *t, const void *in, size_t len)
 {
+	if (len == 0)
+		return 0;
 	if (t->too_large || t->body_len + len > CW_BODY_MAX) {
 		t->too_large = true;
 		return 0;

@@ -67,9 +67,19 @@ class UsersTest(ServerTestCase):
                 self.assertEqual(st, 200, got)
                 self.assertEqual(got["uid"], uid)
 
-    def test_a_uid_made_of_dots_can_be_read_and_deleted(self):
-        # "." and ".." are valid uids; the server must not treat them as path segments.
-        for uid in ("...", ".", ".."):
+    def test_a_uid_of_only_dots_is_refused_because_a_path_could_not_reach_it(self):
+        # "/users/.." would be read as the parent path, so such a user could never be read
+        # or deleted. The server refuses these ids (a deliberate narrowing of the contract's
+        # pattern); ids that merely contain dots are fine.
+        for uid in (".", "..", "..."):
+            with self.subTest(uid=uid):
+                self.assertError(self.req("POST", self.base, {"uid": uid, "name": "Dots"},
+                                          token=self.key), 400, "ERR_BAD_REQUEST", field="uid")
+                self.assertError(self.req("POST", f"/v1/apps/{self.app['appId']}/groups",
+                                          {"guid": uid, "name": "Dots"}, token=self.key),
+                                 400, "ERR_BAD_REQUEST", field="guid")
+        self.assertEqual(self.users_of(self.app), [])
+        for uid in ("a.", ".a", "a..b", "..a"):
             with self.subTest(uid=uid):
                 self.create_user(self.app, uid)
                 st, _, got = self.req("GET", f"{self.base}/{uid}", token=self.key)

@@ -82,7 +82,8 @@ static void fill_app(struct cw_app *app, const char *id)
 	cw_strlcpy(app->id, id, sizeof(app->id));
 	app->name = (char *)"Test app";
 	memset(app->auth_key_hash, 'a', CW_HASH_HEX);
-	memset(app->rest_key_hash, 'b', CW_HASH_HEX);
+	/* REST keys identify their app, so each app gets its own hash. */
+	cw_sha256_hex(id, strlen(id), app->rest_key_hash);
 	cw_settings_default(&app->settings);
 	app->created_at = 1700000000000;
 }
@@ -282,6 +283,22 @@ static void test_app_create_duplicate_id_is_eexist(void **state)
 	assert_int_equal(cw_store_app_get(s, "app1", &app), 0);
 	assert_string_equal(app.name, "Test app");
 	cw_app_free(&app);
+}
+
+static void test_app_is_found_by_its_rest_key_hash_only(void **state)
+{
+	struct cw_store *s = store(state);
+	char hash[CW_HASH_HEX + 1];
+	struct cw_app app;
+
+	add_app(s, "app1");
+	add_app(s, "app2");
+	cw_sha256_hex("app2", 4, hash);
+	assert_int_equal(cw_store_app_find_by_rest_key(s, hash, &app), 0);
+	assert_string_equal(app.id, "app2");
+	cw_app_free(&app);
+	cw_sha256_hex("app3", 4, hash);
+	assert_int_equal(cw_store_app_find_by_rest_key(s, hash, &app), -ENOENT);
 }
 
 static void test_app_get_missing_is_enoent_and_leaves_out_untouched(void **state)
@@ -787,6 +804,7 @@ int main(void)
 	    T(test_open_fails_on_file_that_is_not_a_database),
 	    T(test_app_create_then_get_returns_every_field),
 	    T(test_app_create_duplicate_id_is_eexist),
+	    T(test_app_is_found_by_its_rest_key_hash_only),
 	    T(test_app_get_missing_is_enoent_and_leaves_out_untouched),
 	    T(test_app_set_settings_replaces_settings_only),
 	    T(test_app_list_pages_in_id_order),
