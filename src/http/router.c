@@ -47,8 +47,9 @@ const char *cw_method_name(int method)
 }
 
 /* Matches path against pattern segment by segment; a "{name}" segment captures one
- * non-empty path segment into the request. Returns false on mismatch. */
-static bool match(const char *pattern, const char *path, struct cw_req *req, bool *bad_param)
+ * non-empty path segment into the request, and sets bit i of *too_long when the i-th
+ * parameter does not fit. Returns false on mismatch. */
+static bool match(const char *pattern, const char *path, struct cw_req *req, unsigned *too_long)
 {
 	char *dst;
 	size_t cap;
@@ -74,13 +75,16 @@ static bool match(const char *pattern, const char *path, struct cw_req *req, boo
 				dst = req->sub;
 				cap = sizeof(req->sub);
 			}
-			nparam++;
 			if (slen >= cap) {
-				*bad_param = true;
-				slen = cap - 1;
+				/* Too long to be an id: keep a prefix; the caller answers 400. */
+				*too_long |= 1u << nparam;
+				memcpy(dst, path, cap - 1);
+				dst[cap - 1] = '\0';
+			} else {
+				memcpy(dst, path, slen);
+				dst[slen] = '\0';
 			}
-			memcpy(dst, path, slen);
-			dst[slen] = '\0';
+			nparam++;
 		} else if (plen != slen || memcmp(pattern, path, plen) != 0) {
 			return false;
 		}
@@ -119,22 +123,22 @@ static void allowed(const struct cw_route *r, char *buf, size_t size)
 }
 
 /* Path parameters are checked before any credential: a malformed id can name nothing. */
-static bool params_valid(struct cw_req *req, bool bad_param)
+static bool params_valid(struct cw_req *req, unsigned too_long)
 {
 	const char *p = req->route->pattern;
 
-	if (strstr(p, "{appId}") && (bad_param || !cw_valid_app_id(req->app_id))) {
+	if (strstr(p, "{appId}") && ((too_long & 1) || !cw_valid_app_id(req->app_id))) {
 		cw_reply_error(req, CW_E_BAD_REQUEST,
 			       "appId: must be 1 to %d characters of [A-Za-z0-9_-]", CW_APPID_MAX);
 		return false;
 	}
-	if (req->id[0] && (bad_param || !cw_valid_uid(req->id))) {
+	if (req->id[0] && ((too_long & 2) || !cw_valid_uid(req->id))) {
 		cw_reply_error(req, CW_E_BAD_REQUEST,
 			       "%s: must be 1 to %d characters of [A-Za-z0-9_.@-]",
 			       strstr(p, "{guid}") ? "guid" : "uid", CW_UID_MAX);
 		return false;
 	}
-	if (req->sub[0] && !cw_valid_uid(req->sub)) {
+	if (req->sub[0] && ((too_long & 4) || !cw_valid_uid(req->sub))) {
 		cw_reply_error(req, CW_E_BAD_REQUEST,
 			       "uid: must be 1 to %d characters of [A-Za-z0-9_.@-]", CW_UID_MAX);
 		return false;
@@ -147,10 +151,10 @@ void cw_dispatch(struct cw_req *req)
 	cw_handler h;
 
 	for (size_t i = 0; i < CW_ARRAY_SIZE(routes); i++) {
-		bool bad_param = false;
+		unsigned too_long = 0;
 
 		req->app_id[0] = req->id[0] = req->sub[0] = '\0';
-		if (!match(routes[i].pattern, req->path, req, &bad_param))
+		if (!match(routes[i].pattern, req->path, req, &too_long))
 			continue;
 		req->route = &routes[i];
 		h = handler_for(&routes[i], req->method);
@@ -165,7 +169,7 @@ void cw_dispatch(struct cw_req *req)
 				       CW_BODY_MAX);
 			return;
 		}
-		if (!params_valid(req, bad_param))
+		if (!params_valid(req, too_long))
 			return;
 		h(req);
 		if (!req->status)

@@ -26,7 +26,7 @@ struct txn {
 	char *path, *query, *bearer;
 	char *body;
 	size_t body_len, body_cap;
-	bool too_large, close_after, malformed, responding, headers_sent;
+	bool too_large, close_after, malformed, dispatched, responding, headers_sent;
 	size_t resp_off;
 	uint64_t t0;
 	struct cw_req req;
@@ -117,6 +117,11 @@ static void respond(struct cw_http *h, struct lws *wsi, struct txn *t)
 	struct cw_req *r = &t->req;
 	const char *bearer = NULL;
 
+	/* With "Content-Length: 0" lws reports both the request and a body completion;
+	 * a request runs once. */
+	if (t->dispatched)
+		return;
+	t->dispatched = true;
 	if (t->bearer && strncasecmp(t->bearer, "Bearer ", 7) == 0) {
 		bearer = t->bearer + 7;
 		while (*bearer == ' ')
@@ -135,7 +140,8 @@ static void respond(struct cw_http *h, struct lws *wsi, struct txn *t)
 		cw_reply_error(r, CW_E_BAD_REQUEST, "unsupported method");
 	} else if (t->malformed) {
 		cw_reply_error(r, CW_E_BAD_REQUEST,
-			       "malformed request line: control characters in the path");
+			       "malformed request line: the path has a control character; ids "
+			       "(appId, uid, guid) allow only [A-Za-z0-9_.@-]");
 	} else if (t->too_large && t->close_after) {
 		cw_reply_error(r, CW_E_TOO_LARGE, "body: larger than %d bytes", CW_BODY_MAX);
 	} else {

@@ -137,7 +137,8 @@ class Server:
         """Starts the process without waiting for it to be ready."""
         binary = self.args[0]
         if not os.path.exists(binary):
-            raise unittest.SkipTest(f"server binary not found: {binary} (build it first)")
+            raise AssertionError(f"server binary not found: {binary} (build it first, or "
+                                 f"set CALLWIRE_BIN)")
         self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(self.args, env=self.env, stdin=subprocess.DEVNULL,
                                      stdout=self._stderr, stderr=self._stderr,

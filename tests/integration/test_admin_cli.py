@@ -299,6 +299,13 @@ class AdminCliTest(ServerTestCase):
                 self.fails(*args, rc=2)
         self.assertEqual(self.users_of(app), [])
 
+    def test_help_prints_the_usage_and_succeeds(self):
+        rc, out, err = self.cli("--help", server=False, key=False)
+        self.assertEqual(rc, 0, err)
+        text = out + err
+        for cmd in ("create-app", "list-apps", "set-settings", "create-token", "revoke-tokens"):
+            self.assertIn(cmd, text)
+
     def test_an_http_error_prints_the_servers_message(self):
         app = self.create_app("errors")
         err = self.fails("get-user", app["appId"], "nobody-here")

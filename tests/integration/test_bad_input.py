@@ -6,6 +6,7 @@ problem, nothing in the app changed, and the server keeps serving.
 
 import json
 import socket
+import threading
 import unittest
 
 from harness import ServerTestCase, q
@@ -289,6 +290,55 @@ class BadInputTest(ServerTestCase):
                          401, "ERR_UNAUTHORIZED")
 
 
+class ConcurrencyTest(ServerTestCase):
+    def run_parallel(self, fns):
+        results = [None] * len(fns)
+
+        def run(i):
+            try:
+                results[i] = fns[i]()
+            except BaseException as e:  # reported below
+                results[i] = e
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        return results
+
+    def test_parallel_creates_all_succeed_and_are_all_listed(self):
+        app = self.create_app("parallel")
+        path = f"/v1/apps/{app['appId']}/users"
+        uids = [f"p{i:03d}" for i in range(40)]
+        results = self.run_parallel([
+            (lambda uid=uid: self.req("POST", path, {"uid": uid, "name": uid},
+                                      token=app["restApiKey"])[0]) for uid in uids])
+        self.assertEqual(results, [201] * len(uids))
+        self.assertEqual([u["uid"] for u in self.users_of(app)], uids)
+
+    def test_parallel_creates_of_one_uid_give_one_201_and_the_rest_409(self):
+        app = self.create_app("race")
+        path = f"/v1/apps/{app['appId']}/users"
+        results = self.run_parallel([
+            (lambda i=i: self.req("POST", path, {"uid": "same", "name": f"n{i}"},
+                                  token=app["restApiKey"])[0]) for i in range(20)])
+        self.assertEqual(sorted(results), [201] + [409] * 19)
+        self.assertEqual(len(self.users_of(app)), 1)
+
+    def test_parallel_token_mints_are_all_distinct_and_all_revoked(self):
+        app = self.create_app("tokens")
+        self.create_user(app, "u")
+        toks = self.run_parallel([(lambda: self.mint_token(app, "u")) for _ in range(20)])
+        self.assertEqual(len(set(toks)), 20)
+        st, _, data = self.req("DELETE", f"/v1/apps/{app['appId']}/users/u/auth_tokens",
+                               {}, token=app["restApiKey"])
+        self.assertEqual((st, data), (200, {"revoked": 20}))
+
+
 class BrokenHttpTest(ServerTestCase):
     """Clients that do not speak HTTP properly must not hurt the server."""
 
@@ -340,6 +390,14 @@ class BrokenHttpTest(ServerTestCase):
                 self.raw_exchange(data, read=False)
                 self.assertStillServing()
         self.assertEqual(len(self.list_all("/v1/apps", master)), before)
+
+    def test_a_slow_client_does_not_block_other_clients(self):
+        with socket.create_connection((self.server.host, self.server.port), timeout=5) as slow:
+            slow.sendall(b"POST /v1/apps HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+            for _ in range(3):
+                self.assertStillServing()
+            st, _, _ = self.req("GET", "/v1/apps", token=self.master)
+            self.assertEqual(st, 200)
 
     def test_chunked_request_bodies_are_read_or_refused_cleanly(self):
         body = json.dumps({"name": "chunked"}).encode()

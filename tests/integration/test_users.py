@@ -238,7 +238,7 @@ class UserListTest(ServerTestCase):
                              ["data"]), 35)
 
     def test_a_garbage_cursor_is_rejected_by_name(self):
-        for value in ("garbage", "%00", "%21%21%21", "x" * 500, "%7B%7D"):
+        for value in ("garbage", "%21%21%21", "x" * 500, "%7B%7D", "%FF%FE"):
             with self.subTest(cursor=value):
                 self.assertError(self.req("GET", f"{self.base}?cursor={value}", token=self.key),
                                  400, "ERR_BAD_REQUEST", field="cursor")
