@@ -16,10 +16,10 @@
 #define CW_SECRET_MAX 64
 
 enum cw_cred_kind {
-	CW_CRED_NONE,   /* no usable credential */
+	CW_CRED_NONE,	/* no usable credential */
 	CW_CRED_MASTER, /* the operator */
-	CW_CRED_REST,   /* an app's backend */
-	CW_CRED_TOKEN,  /* one user on one device */
+	CW_CRED_REST,	/* an app's backend */
+	CW_CRED_TOKEN,	/* one user on one device */
 };
 
 struct cw_cred {

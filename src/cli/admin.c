@@ -74,8 +74,8 @@ static int api(struct ctx *c, const char *method, const char *path, json_t *body
 	if (resp.len)
 		*out = json_loadb(resp.data, resp.len, 0, NULL);
 	if (status >= 400) {
-		const char *msg =
-			json_string_value(json_object_get(json_object_get(*out, "error"), "message"));
+		const char *msg = json_string_value(
+			json_object_get(json_object_get(*out, "error"), "message"));
 		fprintf(stderr, "callwire admin: %ld %s\n", status, msg ? msg : "error");
 		json_decref(*out);
 		*out = NULL;
@@ -116,8 +116,7 @@ static void print_result(struct ctx *c, json_t *j)
 	}
 	if (json_is_array(json_object_get(j, "data"))) {
 		size_t i;
-		json_array_foreach(json_object_get(j, "data"), i, v)
-		{
+		json_array_foreach (json_object_get(j, "data"), i, v) {
 			const char *id = json_string_value(json_object_get(v, "uid"));
 			if (!id)
 				id = json_string_value(json_object_get(v, "guid"));
@@ -128,7 +127,8 @@ static void print_result(struct ctx *c, json_t *j)
 		}
 		return;
 	}
-	json_object_foreach(j, key, v) print_value(key, v);
+	json_object_foreach (j, key, v)
+		print_value(key, v);
 }
 
 /* Fetches every page of a list into one {"data":[…]}. */
@@ -173,12 +173,12 @@ static int run(struct ctx *c, const char *cmd, char **a, int n)
 	json_t *out = NULL, *body = NULL;
 	int rc;
 
-#define NEED(k, u)                                                                   \
-	do {                                                                         \
-		if (n != (k)) {                                                      \
-			fprintf(stderr, "usage: callwire admin %s %s\n", cmd, u);    \
-			return 2;                                                    \
-		}                                                                    \
+#define NEED(k, u)                                                                                 \
+	do {                                                                                       \
+		if (n != (k)) {                                                                    \
+			fprintf(stderr, "usage: callwire admin %s %s\n", cmd, u);                  \
+			return 2;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 	if (strcmp(cmd, "create-app") == 0) {
@@ -202,7 +202,8 @@ static int run(struct ctx *c, const char *cmd, char **a, int n)
 			char *eq = strchr(a[i], '=');
 			json_t *v = eq ? json_loads(eq + 1, JSON_DECODE_ANY, NULL) : NULL;
 			if (!v) {
-				fprintf(stderr, "callwire admin: '%s' is not key=JSON-value\n", a[i]);
+				fprintf(stderr, "callwire admin: '%s' is not key=JSON-value\n",
+					a[i]);
 				json_decref(settings);
 				return 2;
 			}
@@ -300,8 +301,10 @@ static void usage(FILE *f)
 		"  create-token APP UID [--ttl SECONDS]\n"
 		"  revoke-tokens APP UID\n"
 		"\n"
-		"The server is --server, CALLWIRE_SERVER or http://127.0.0.1:8080. The key is --key,\n"
-		"CALLWIRE_KEY, CALLWIRE_MASTER_KEY, or DIR/master.key (DIR: --data, CALLWIRE_DATA or\n"
+		"The server is --server, CALLWIRE_SERVER or http://127.0.0.1:8080. The key is "
+		"--key,\n"
+		"CALLWIRE_KEY, CALLWIRE_MASTER_KEY, or DIR/master.key (DIR: --data, CALLWIRE_DATA "
+		"or\n"
 		"./data). A REST API key works for its own app's commands.\n");
 }
 

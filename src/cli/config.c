@@ -8,8 +8,7 @@
 #include "cli/cli.h"
 #include "util/util.h"
 
-static int set(struct cw_config *cfg, const char *key, const char *value, char *err,
-	       size_t errsz)
+static int set(struct cw_config *cfg, const char *key, const char *value, char *err, size_t errsz)
 {
 	char *dst;
 	size_t size;

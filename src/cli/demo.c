@@ -31,8 +31,8 @@ static void print_banner(const char *app_id, const char *auth_key, const char *l
 
 static int create_demo(struct cw_store *store, const char *path, json_t **out)
 {
-	static const char *const users[][2] = {{"alice", "Alice"}, {"bob", "Bob"},
-					       {"carol", "Carol"}};
+	static const char *const users[][2] = {
+		{"alice", "Alice"}, {"bob", "Bob"}, {"carol", "Carol"}};
 	char auth_key[CW_SECRET_MAX], rest_key[CW_SECRET_MAX];
 	struct cw_app app = {0};
 	unsigned char raw[8];
@@ -95,7 +95,8 @@ int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *lis
 			json_decref(demo);
 			return err;
 		}
-		cw_info("demo.created", "app=%s", json_string_value(json_object_get(demo, "appId")));
+		cw_info("demo.created", "app=%s",
+			json_string_value(json_object_get(demo, "appId")));
 	} else {
 		demo = json_load_file(path, 0, NULL);
 		if (!demo)

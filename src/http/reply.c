@@ -64,7 +64,8 @@ void cw_reply_error(struct cw_req *req, enum cw_err err, const char *fmt, ...)
 	json_decref(j);
 	if (!text) {
 		/* Out of memory: a fixed body still tells the client what happened. */
-		text = strdup("{\"error\":{\"code\":\"ERR_INTERNAL\",\"message\":\"out of memory\"}}");
+		text = strdup(
+			"{\"error\":{\"code\":\"ERR_INTERNAL\",\"message\":\"out of memory\"}}");
 	}
 	cw_reply_text(req, errors[err].status, "application/json", text, text ? strlen(text) : 0);
 }
@@ -224,9 +225,9 @@ void cw_reply_page(struct cw_req *req, json_t *items, bool more, const char *las
 json_t *cw_settings_json(const struct cw_settings *s)
 {
 	return json_pack("{s:b,s:i,s:b,s:i,s:i,s:i}", "authKeyLogin", s->auth_key_login,
-			 "ringTimeout", s->ring_timeout, "autoBusy", s->auto_busy,
-			 "reconnectGrace", s->reconnect_grace, "idleTimeout", s->idle_timeout,
-			 "maxParticipants", s->max_participants);
+			 "ringTimeout", s->ring_timeout, "autoBusy", s->auto_busy, "reconnectGrace",
+			 s->reconnect_grace, "idleTimeout", s->idle_timeout, "maxParticipants",
+			 s->max_participants);
 }
 
 json_t *cw_app_json(const struct cw_app *app)

@@ -50,9 +50,9 @@ static int method_of(struct lws *wsi)
 		enum lws_token_indexes tok;
 		int method;
 	} map[] = {
-		{WSI_TOKEN_GET_URI, CW_GET},	   {WSI_TOKEN_POST_URI, CW_POST},
-		{WSI_TOKEN_PUT_URI, CW_PUT},	   {WSI_TOKEN_PATCH_URI, CW_PATCH},
-		{WSI_TOKEN_DELETE_URI, CW_DELETE}, {WSI_TOKEN_HEAD_URI, CW_HEAD},
+		{WSI_TOKEN_GET_URI, CW_GET},	     {WSI_TOKEN_POST_URI, CW_POST},
+		{WSI_TOKEN_PUT_URI, CW_PUT},	     {WSI_TOKEN_PATCH_URI, CW_PATCH},
+		{WSI_TOKEN_DELETE_URI, CW_DELETE},   {WSI_TOKEN_HEAD_URI, CW_HEAD},
 		{WSI_TOKEN_OPTIONS_URI, CW_OPTIONS},
 	};
 
@@ -233,10 +233,9 @@ static int on_writeable(struct cw_http *h, struct lws *wsi, struct txn *t)
 		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 						 (const unsigned char *)"no-store", 8, &p, end))
 			return -1;
-		if (r->allow[0] &&
-		    lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
-						(const unsigned char *)r->allow,
-						(int)strlen(r->allow), &p, end))
+		if (r->allow[0] && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+							       (const unsigned char *)r->allow,
+							       (int)strlen(r->allow), &p, end))
 			return -1;
 		if (t->close_after &&
 		    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,

@@ -127,9 +127,9 @@ void cw_h_login(struct cw_req *req)
 	if (err)
 		cw_reply_errno(req, err, "token");
 	else
-		cw_reply_json(req, 200,
-			      json_pack("{s:s,s:o}", "authToken", secret, "user",
-					cw_user_json(&user)));
+		cw_reply_json(
+			req, 200,
+			json_pack("{s:s,s:o}", "authToken", secret, "user", cw_user_json(&user)));
 	OPENSSL_cleanse(secret, sizeof(secret));
 	cw_user_free(&user);
 out:

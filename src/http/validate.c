@@ -74,8 +74,8 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
-int cw_get_string(json_t *obj, const char *field, bool required, size_t minchars,
-		  size_t maxchars, const char **out, struct cw_verr *e)
+int cw_get_string(json_t *obj, const char *field, bool required, size_t minchars, size_t maxchars,
+		  const char **out, struct cw_verr *e)
 {
 	json_t *v = json_object_get(obj, field);
 	size_t n;
@@ -171,8 +171,8 @@ static int cmp_id(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-int cw_get_id_array(json_t *obj, const char *field, bool required,
-		    char (**out)[CW_UID_MAX + 1], size_t *n, struct cw_verr *e)
+int cw_get_id_array(json_t *obj, const char *field, bool required, char (**out)[CW_UID_MAX + 1],
+		    size_t *n, struct cw_verr *e)
 {
 	json_t *v = json_object_get(obj, field), *item;
 	char(*ids)[CW_UID_MAX + 1];
@@ -194,13 +194,13 @@ int cw_get_id_array(json_t *obj, const char *field, bool required,
 	ids = calloc(json_array_size(v), sizeof(*ids));
 	if (!ids)
 		return fail(e, "%s: out of memory", field);
-	json_array_foreach(v, i, item)
-	{
+	json_array_foreach (v, i, item) {
 		const char *s = json_string_value(item);
 		if (!s || strlen(s) != json_string_length(item) || !cw_valid_uid(s)) {
 			free(ids);
-			return fail(e, "%s[%zu]: must be a uid of 1 to %d characters of "
-				       "[A-Za-z0-9_.@-]",
+			return fail(e,
+				    "%s[%zu]: must be a uid of 1 to %d characters of "
+				    "[A-Za-z0-9_.@-]",
 				    field, i, CW_UID_MAX);
 		}
 		cw_strlcpy(ids[i], s, sizeof(ids[i]));
@@ -335,8 +335,7 @@ int cw_check_group_create(json_t *body, struct cw_group *group, struct cw_verr *
 	memset(group, 0, sizeof(*group));
 	if ((err = cw_get_id(body, "guid", &guid, e)) ||
 	    (err = cw_get_string(body, "name", true, 1, CW_NAME_MAX, &name, e)) ||
-	    (err = cw_get_id_array(body, "members", false, &group->members, &group->n_members,
-				   e)))
+	    (err = cw_get_id_array(body, "members", false, &group->members, &group->n_members, e)))
 		return err;
 	cw_strlcpy(group->guid, guid, sizeof(group->guid));
 	group->name = strdup(name);

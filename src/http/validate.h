@@ -22,7 +22,7 @@ struct cw_verr {
 	char msg[256];
 };
 
-bool cw_valid_uid(const char *s); /* uid, guid: 1–100 of [A-Za-z0-9_.@-], not only dots */
+bool cw_valid_uid(const char *s);    /* uid, guid: 1–100 of [A-Za-z0-9_.@-], not only dots */
 bool cw_valid_app_id(const char *s); /* appId, sessionId: 1–64 of [A-Za-z0-9_-] */
 
 /* Parses a request body that must be one JSON object (duplicate keys refused). */
@@ -30,8 +30,8 @@ int cw_parse_object(const char *buf, size_t len, json_t **out, struct cw_verr *e
 
 /* Field readers. Each returns 0 when the field is valid or absent-and-optional (then *present,
  * where given, is false) and -EINVAL with e naming the field otherwise. */
-int cw_get_string(json_t *obj, const char *field, bool required, size_t minchars,
-		  size_t maxchars, const char **out, struct cw_verr *e);
+int cw_get_string(json_t *obj, const char *field, bool required, size_t minchars, size_t maxchars,
+		  const char **out, struct cw_verr *e);
 int cw_get_id(json_t *obj, const char *field, const char **out, struct cw_verr *e);
 int cw_get_int(json_t *obj, const char *field, long long min, long long max, long long *out,
 	       bool *present, struct cw_verr *e);
@@ -39,15 +39,14 @@ int cw_get_bool(json_t *obj, const char *field, bool *out, bool *present, struct
 /* A JSON object of at most CW_METADATA_MAX bytes, returned as compact text (malloc'd). */
 int cw_get_metadata(json_t *obj, const char *field, char **out, struct cw_verr *e);
 /* An array of uids, at most CW_MEMBERS_MAX, duplicates removed (malloc'd). */
-int cw_get_id_array(json_t *obj, const char *field, bool required,
-		    char (**out)[CW_UID_MAX + 1], size_t *n, struct cw_verr *e);
+int cw_get_id_array(json_t *obj, const char *field, bool required, char (**out)[CW_UID_MAX + 1],
+		    size_t *n, struct cw_verr *e);
 
 /* Request-level validators. Strings in the outputs are owned by the caller. */
 int cw_check_app_create(json_t *body, const char **name, struct cw_verr *e);
 int cw_check_settings(json_t *body, struct cw_settings *settings, struct cw_verr *e);
 int cw_check_user_create(json_t *body, struct cw_user *user, struct cw_verr *e);
-int cw_check_user_patch(json_t *body, struct cw_user *user, unsigned *fields,
-			struct cw_verr *e);
+int cw_check_user_patch(json_t *body, struct cw_user *user, unsigned *fields, struct cw_verr *e);
 int cw_check_group_create(json_t *body, struct cw_group *group, struct cw_verr *e);
 int cw_check_token_create(json_t *body, long long *ttl, struct cw_verr *e);
 int cw_check_login(json_t *body, const char **uid, const char **auth_key, struct cw_verr *e);

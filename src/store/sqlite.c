@@ -15,57 +15,57 @@
  * Ids use BINARY collation because they are case-sensitive ("Bob" and "bob" are two users),
  * and that collation also gives the byte order that keyset pagination relies on. */
 static const char *const migrations[] = {
-    /* 1: apps, users, groups, memberships and auth tokens. */
-    "CREATE TABLE apps ("
-    " id TEXT NOT NULL COLLATE BINARY PRIMARY KEY,"
-    " name TEXT NOT NULL,"
-    " auth_key_hash TEXT NOT NULL,"
-    " rest_key_hash TEXT NOT NULL,"
-    " auth_key_login INTEGER NOT NULL,"
-    " ring_timeout INTEGER NOT NULL,"
-    " auto_busy INTEGER NOT NULL,"
-    " reconnect_grace INTEGER NOT NULL,"
-    " idle_timeout INTEGER NOT NULL,"
-    " max_participants INTEGER NOT NULL,"
-    " created_at INTEGER NOT NULL"
-    ") WITHOUT ROWID;"
-    "CREATE UNIQUE INDEX apps_by_rest_key ON apps (rest_key_hash);"
-    "CREATE TABLE users ("
-    " app_id TEXT NOT NULL COLLATE BINARY REFERENCES apps (id) ON DELETE CASCADE,"
-    " uid TEXT NOT NULL COLLATE BINARY,"
-    " name TEXT NOT NULL,"
-    " avatar TEXT,"
-    " metadata TEXT NOT NULL DEFAULT '{}',"
-    " created_at INTEGER NOT NULL,"
-    " updated_at INTEGER NOT NULL,"
-    " PRIMARY KEY (app_id, uid)"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE groups ("
-    " app_id TEXT NOT NULL COLLATE BINARY REFERENCES apps (id) ON DELETE CASCADE,"
-    " guid TEXT NOT NULL COLLATE BINARY,"
-    " name TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL,"
-    " PRIMARY KEY (app_id, guid)"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE group_members ("
-    " app_id TEXT NOT NULL COLLATE BINARY,"
-    " guid TEXT NOT NULL COLLATE BINARY,"
-    " uid TEXT NOT NULL COLLATE BINARY,"
-    " PRIMARY KEY (app_id, guid, uid),"
-    " FOREIGN KEY (app_id, guid) REFERENCES groups (app_id, guid) ON DELETE CASCADE,"
-    " FOREIGN KEY (app_id, uid) REFERENCES users (app_id, uid) ON DELETE CASCADE"
-    ") WITHOUT ROWID;"
-    /* Deleting a user finds their memberships through this index, not a table scan. */
-    "CREATE INDEX group_members_by_user ON group_members (app_id, uid);"
-    "CREATE TABLE auth_tokens ("
-    " hash TEXT NOT NULL PRIMARY KEY,"
-    " app_id TEXT NOT NULL COLLATE BINARY,"
-    " uid TEXT NOT NULL COLLATE BINARY,"
-    " created_at INTEGER NOT NULL,"
-    " expires_at INTEGER NOT NULL DEFAULT 0,"
-    " FOREIGN KEY (app_id, uid) REFERENCES users (app_id, uid) ON DELETE CASCADE"
-    ") WITHOUT ROWID;"
-    "CREATE INDEX auth_tokens_by_user ON auth_tokens (app_id, uid);",
+	/* 1: apps, users, groups, memberships and auth tokens. */
+	"CREATE TABLE apps ("
+	" id TEXT NOT NULL COLLATE BINARY PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" auth_key_hash TEXT NOT NULL,"
+	" rest_key_hash TEXT NOT NULL,"
+	" auth_key_login INTEGER NOT NULL,"
+	" ring_timeout INTEGER NOT NULL,"
+	" auto_busy INTEGER NOT NULL,"
+	" reconnect_grace INTEGER NOT NULL,"
+	" idle_timeout INTEGER NOT NULL,"
+	" max_participants INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX apps_by_rest_key ON apps (rest_key_hash);"
+	"CREATE TABLE users ("
+	" app_id TEXT NOT NULL COLLATE BINARY REFERENCES apps (id) ON DELETE CASCADE,"
+	" uid TEXT NOT NULL COLLATE BINARY,"
+	" name TEXT NOT NULL,"
+	" avatar TEXT,"
+	" metadata TEXT NOT NULL DEFAULT '{}',"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" PRIMARY KEY (app_id, uid)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE groups ("
+	" app_id TEXT NOT NULL COLLATE BINARY REFERENCES apps (id) ON DELETE CASCADE,"
+	" guid TEXT NOT NULL COLLATE BINARY,"
+	" name TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" PRIMARY KEY (app_id, guid)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE group_members ("
+	" app_id TEXT NOT NULL COLLATE BINARY,"
+	" guid TEXT NOT NULL COLLATE BINARY,"
+	" uid TEXT NOT NULL COLLATE BINARY,"
+	" PRIMARY KEY (app_id, guid, uid),"
+	" FOREIGN KEY (app_id, guid) REFERENCES groups (app_id, guid) ON DELETE CASCADE,"
+	" FOREIGN KEY (app_id, uid) REFERENCES users (app_id, uid) ON DELETE CASCADE"
+	") WITHOUT ROWID;"
+	/* Deleting a user finds their memberships through this index, not a table scan. */
+	"CREATE INDEX group_members_by_user ON group_members (app_id, uid);"
+	"CREATE TABLE auth_tokens ("
+	" hash TEXT NOT NULL PRIMARY KEY,"
+	" app_id TEXT NOT NULL COLLATE BINARY,"
+	" uid TEXT NOT NULL COLLATE BINARY,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL DEFAULT 0,"
+	" FOREIGN KEY (app_id, uid) REFERENCES users (app_id, uid) ON DELETE CASCADE"
+	") WITHOUT ROWID;"
+	"CREATE INDEX auth_tokens_by_user ON auth_tokens (app_id, uid);",
 };
 
 /* Every statement the backend runs, prepared once at open and reset after each use. The
@@ -106,63 +106,66 @@ enum stmt_id {
 #define APP_COLS                                                                                   \
 	"id, name, auth_key_hash, rest_key_hash, auth_key_login, ring_timeout, auto_busy, "        \
 	"reconnect_grace, idle_timeout, max_participants, created_at"
-#define USER_COLS  "uid, name, avatar, metadata, created_at, updated_at"
+#define USER_COLS "uid, name, avatar, metadata, created_at, updated_at"
 #define GROUP_COLS "guid, name, created_at"
 
 static const struct {
 	const char *name; /* the op= of log lines */
 	const char *sql;
 } stmt_defs[S_COUNT] = {
-    [S_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
-    [S_COMMIT] = {"commit", "COMMIT"},
-    [S_ROLLBACK] = {"rollback", "ROLLBACK"},
-    [S_APP_INSERT] = {"app_create", "INSERT INTO apps (" APP_COLS ")"
-                                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
-    [S_APP_GET] = {"app_get", "SELECT " APP_COLS " FROM apps WHERE id = ?"},
-    [S_APP_BY_REST_KEY] = {"app_find_by_rest_key",
-                           "SELECT " APP_COLS " FROM apps WHERE rest_key_hash = ?"},
-    [S_APP_SETTINGS] = {"app_set_settings",
-                        "UPDATE apps SET auth_key_login = ?2, ring_timeout = ?3, auto_busy = ?4,"
-                        " reconnect_grace = ?5, idle_timeout = ?6, max_participants = ?7"
-                        " WHERE id = ?1"},
-    [S_APP_LIST] = {"app_list", "SELECT " APP_COLS " FROM apps WHERE id > ? ORDER BY id LIMIT ?"},
-    [S_USER_INSERT] = {"user_create",
-                       "INSERT INTO users (app_id, " USER_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)"},
-    [S_USER_GET] = {"user_get", "SELECT " USER_COLS " FROM users WHERE app_id = ? AND uid = ?"},
-    [S_USER_EXISTS] = {"user_exists", "SELECT 1 FROM users WHERE app_id = ? AND uid = ?"},
-    /* One statement for every combination of fields: a flag chooses new value or old. */
-    [S_USER_UPDATE] = {"user_update", "UPDATE users SET name = CASE WHEN ?3 THEN ?4 ELSE name END,"
-                                      " avatar = CASE WHEN ?5 THEN ?6 ELSE avatar END,"
-                                      " metadata = CASE WHEN ?7 THEN ?8 ELSE metadata END,"
-                                      " updated_at = ?9 WHERE app_id = ?1 AND uid = ?2"},
-    [S_USER_DELETE] = {"user_delete", "DELETE FROM users WHERE app_id = ? AND uid = ?"},
-    [S_USER_LIST] = {"user_list", "SELECT " USER_COLS " FROM users"
-                                  " WHERE app_id = ? AND uid > ? ORDER BY uid LIMIT ?"},
-    [S_GROUP_INSERT] = {"group_create", "INSERT INTO groups (app_id, " GROUP_COLS ")"
-                                        " VALUES (?, ?, ?, ?)"},
-    [S_GROUP_GET] = {"group_get",
-                     "SELECT " GROUP_COLS " FROM groups WHERE app_id = ? AND guid = ?"},
-    [S_GROUP_EXISTS] = {"group_exists", "SELECT 1 FROM groups WHERE app_id = ? AND guid = ?"},
-    [S_GROUP_DELETE] = {"group_delete", "DELETE FROM groups WHERE app_id = ? AND guid = ?"},
-    [S_GROUP_LIST] = {"group_list", "SELECT " GROUP_COLS " FROM groups"
-                                    " WHERE app_id = ? AND guid > ? ORDER BY guid LIMIT ?"},
-    [S_MEMBER_LIST] = {"member_list", "SELECT uid FROM group_members"
-                                      " WHERE app_id = ? AND guid = ? ORDER BY uid"},
-    [S_MEMBER_INSERT] = {"member_add", "INSERT OR IGNORE INTO group_members"
-                                       " (app_id, guid, uid) VALUES (?, ?, ?)"},
-    [S_MEMBER_DELETE] = {"member_remove", "DELETE FROM group_members"
-                                          " WHERE app_id = ? AND guid = ? AND uid = ?"},
-    [S_MEMBER_DELETE_USER] = {"member_remove_user",
-                              "DELETE FROM group_members WHERE app_id = ? AND uid = ?"},
-    [S_TOKEN_INSERT] = {"token_add", "INSERT INTO auth_tokens"
-                                     " (hash, app_id, uid, created_at, expires_at)"
-                                     " VALUES (?, ?, ?, ?, ?)"},
-    [S_TOKEN_FIND] = {"token_find", "SELECT app_id, uid, created_at, expires_at"
-                                    " FROM auth_tokens WHERE hash = ?"
-                                    " AND (expires_at = 0 OR expires_at > ?)"},
-    [S_TOKEN_REVOKE] = {"token_revoke", "DELETE FROM auth_tokens WHERE hash = ?"},
-    [S_TOKEN_REVOKE_USER] = {"token_revoke_user",
-                             "DELETE FROM auth_tokens WHERE app_id = ? AND uid = ?"},
+	[S_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
+	[S_COMMIT] = {"commit", "COMMIT"},
+	[S_ROLLBACK] = {"rollback", "ROLLBACK"},
+	[S_APP_INSERT] = {"app_create", "INSERT INTO apps (" APP_COLS ")"
+					" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+	[S_APP_GET] = {"app_get", "SELECT " APP_COLS " FROM apps WHERE id = ?"},
+	[S_APP_BY_REST_KEY] = {"app_find_by_rest_key",
+			       "SELECT " APP_COLS " FROM apps WHERE rest_key_hash = ?"},
+	[S_APP_SETTINGS] =
+		{"app_set_settings",
+		 "UPDATE apps SET auth_key_login = ?2, ring_timeout = ?3, auto_busy = ?4,"
+		 " reconnect_grace = ?5, idle_timeout = ?6, max_participants = ?7"
+		 " WHERE id = ?1"},
+	[S_APP_LIST] = {"app_list",
+			"SELECT " APP_COLS " FROM apps WHERE id > ? ORDER BY id LIMIT ?"},
+	[S_USER_INSERT] = {"user_create", "INSERT INTO users (app_id, " USER_COLS
+					  ") VALUES (?, ?, ?, ?, ?, ?, ?)"},
+	[S_USER_GET] = {"user_get", "SELECT " USER_COLS " FROM users WHERE app_id = ? AND uid = ?"},
+	[S_USER_EXISTS] = {"user_exists", "SELECT 1 FROM users WHERE app_id = ? AND uid = ?"},
+	/* One statement for every combination of fields: a flag chooses new value or old. */
+	[S_USER_UPDATE] = {"user_update",
+			   "UPDATE users SET name = CASE WHEN ?3 THEN ?4 ELSE name END,"
+			   " avatar = CASE WHEN ?5 THEN ?6 ELSE avatar END,"
+			   " metadata = CASE WHEN ?7 THEN ?8 ELSE metadata END,"
+			   " updated_at = ?9 WHERE app_id = ?1 AND uid = ?2"},
+	[S_USER_DELETE] = {"user_delete", "DELETE FROM users WHERE app_id = ? AND uid = ?"},
+	[S_USER_LIST] = {"user_list", "SELECT " USER_COLS " FROM users"
+				      " WHERE app_id = ? AND uid > ? ORDER BY uid LIMIT ?"},
+	[S_GROUP_INSERT] = {"group_create", "INSERT INTO groups (app_id, " GROUP_COLS ")"
+					    " VALUES (?, ?, ?, ?)"},
+	[S_GROUP_GET] = {"group_get",
+			 "SELECT " GROUP_COLS " FROM groups WHERE app_id = ? AND guid = ?"},
+	[S_GROUP_EXISTS] = {"group_exists", "SELECT 1 FROM groups WHERE app_id = ? AND guid = ?"},
+	[S_GROUP_DELETE] = {"group_delete", "DELETE FROM groups WHERE app_id = ? AND guid = ?"},
+	[S_GROUP_LIST] = {"group_list", "SELECT " GROUP_COLS " FROM groups"
+					" WHERE app_id = ? AND guid > ? ORDER BY guid LIMIT ?"},
+	[S_MEMBER_LIST] = {"member_list", "SELECT uid FROM group_members"
+					  " WHERE app_id = ? AND guid = ? ORDER BY uid"},
+	[S_MEMBER_INSERT] = {"member_add", "INSERT OR IGNORE INTO group_members"
+					   " (app_id, guid, uid) VALUES (?, ?, ?)"},
+	[S_MEMBER_DELETE] = {"member_remove", "DELETE FROM group_members"
+					      " WHERE app_id = ? AND guid = ? AND uid = ?"},
+	[S_MEMBER_DELETE_USER] = {"member_remove_user",
+				  "DELETE FROM group_members WHERE app_id = ? AND uid = ?"},
+	[S_TOKEN_INSERT] = {"token_add", "INSERT INTO auth_tokens"
+					 " (hash, app_id, uid, created_at, expires_at)"
+					 " VALUES (?, ?, ?, ?, ?)"},
+	[S_TOKEN_FIND] = {"token_find", "SELECT app_id, uid, created_at, expires_at"
+					" FROM auth_tokens WHERE hash = ?"
+					" AND (expires_at = 0 OR expires_at > ?)"},
+	[S_TOKEN_REVOKE] = {"token_revoke", "DELETE FROM auth_tokens WHERE hash = ?"},
+	[S_TOKEN_REVOKE_USER] = {"token_revoke_user",
+				 "DELETE FROM auth_tokens WHERE app_id = ? AND uid = ?"},
 };
 
 struct sqlite_store {
@@ -202,7 +205,7 @@ static int db_error(struct sqlite_store *st, enum stmt_id id, int rc)
 		return -ENOENT;
 	default:
 		cw_error("store.sqlite", "op=%s err=\"%s\"", stmt_defs[id].name,
-		         sqlite3_errmsg(st->db));
+			 sqlite3_errmsg(st->db));
 		return -EIO;
 	}
 }
@@ -227,7 +230,7 @@ static int stmt_bindv(struct sqlite_store *st, enum stmt_id id, const char *type
 	 * arguments that may not be there. */
 	if (strlen(types) != (size_t)sqlite3_bind_parameter_count(stmt)) {
 		cw_error("store.sqlite", "op=%s err=\"%zu arguments for %d parameters\"",
-		         stmt_defs[id].name, strlen(types), sqlite3_bind_parameter_count(stmt));
+			 stmt_defs[id].name, strlen(types), sqlite3_bind_parameter_count(stmt));
 		return -EIO;
 	}
 	for (int i = 1; rc == SQLITE_OK && *types; i++, types++) {
@@ -344,7 +347,7 @@ static int grow(char **arr, size_t *cap, size_t size)
  * given size; one row beyond limit only sets *morep. The array is never NULL on success, so
  * callers can tell an empty list from a failure without looking at *np. */
 static int collect(struct sqlite_store *st, enum stmt_id id, size_t limit, size_t size, row_fn row,
-                   release_fn release, void **outp, size_t *np, bool *morep)
+		   release_fn release, void **outp, size_t *np, bool *morep)
 {
 	char *arr = NULL;
 	size_t n = 0, cap = 0;
@@ -535,9 +538,9 @@ static int sqlite_app_create(struct cw_store *s, const struct cw_app *app)
 	const struct cw_settings *c = &app->settings;
 
 	return run(to_sqlite(s), S_APP_INSERT, "ttttiiiiiil", app->id, str_or(app->name, ""),
-	           app->auth_key_hash, app->rest_key_hash, c->auth_key_login, c->ring_timeout,
-	           c->auto_busy, c->reconnect_grace, c->idle_timeout, c->max_participants,
-	           app->created_at);
+		   app->auth_key_hash, app->rest_key_hash, c->auth_key_login, c->ring_timeout,
+		   c->auto_busy, c->reconnect_grace, c->idle_timeout, c->max_participants,
+		   app->created_at);
 }
 
 static int sqlite_app_get(struct cw_store *s, const char *app_id, struct cw_app *out)
@@ -567,18 +570,18 @@ static int sqlite_app_find_by_rest_key(struct cw_store *s, const char *hash, str
 }
 
 static int sqlite_app_set_settings(struct cw_store *s, const char *app_id,
-                                   const struct cw_settings *c)
+				   const struct cw_settings *c)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	int err;
 
 	err = run(st, S_APP_SETTINGS, "tiiiiii", app_id, c->auth_key_login, c->ring_timeout,
-	          c->auto_busy, c->reconnect_grace, c->idle_timeout, c->max_participants);
+		  c->auto_busy, c->reconnect_grace, c->idle_timeout, c->max_participants);
 	return changed(st, err);
 }
 
 static int sqlite_app_list(struct cw_store *s, const char *after, size_t limit, struct cw_app **out,
-                           size_t *n, bool *more)
+			   size_t *n, bool *more)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	void *arr;
@@ -586,7 +589,7 @@ static int sqlite_app_list(struct cw_store *s, const char *after, size_t limit, 
 
 	if ((err = stmt_bind(st, S_APP_LIST, "tl", str_or(after, ""), list_limit(limit))) ||
 	    (err = collect(st, S_APP_LIST, limit, sizeof(**out), row_app, release_app, &arr, n,
-	                   more)))
+			   more)))
 		return err;
 	*out = arr;
 	return 0;
@@ -595,12 +598,12 @@ static int sqlite_app_list(struct cw_store *s, const char *after, size_t limit, 
 static int sqlite_user_create(struct cw_store *s, const char *app_id, const struct cw_user *user)
 {
 	return run(to_sqlite(s), S_USER_INSERT, "tttttll", app_id, user->uid,
-	           str_or(user->name, ""), user->avatar, str_or(user->metadata, "{}"),
-	           user->created_at, user->updated_at);
+		   str_or(user->name, ""), user->avatar, str_or(user->metadata, "{}"),
+		   user->created_at, user->updated_at);
 }
 
 static int sqlite_user_get(struct cw_store *s, const char *app_id, const char *uid,
-                           struct cw_user *out)
+			   struct cw_user *out)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	struct cw_user user;
@@ -614,7 +617,7 @@ static int sqlite_user_get(struct cw_store *s, const char *app_id, const char *u
 }
 
 static int sqlite_user_update(struct cw_store *s, const char *app_id, const struct cw_user *user,
-                              unsigned fields)
+			      unsigned fields)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	int err;
@@ -622,8 +625,8 @@ static int sqlite_user_update(struct cw_store *s, const char *app_id, const stru
 	/* A NULL avatar clears it; name and metadata are NOT NULL, so NULL means their
 	 * defaults, as on create. */
 	err = run(st, S_USER_UPDATE, "ttitititl", app_id, user->uid, (fields & CW_USER_NAME) != 0,
-	          str_or(user->name, ""), (fields & CW_USER_AVATAR) != 0, user->avatar,
-	          (fields & CW_USER_METADATA) != 0, str_or(user->metadata, "{}"), user->updated_at);
+		  str_or(user->name, ""), (fields & CW_USER_AVATAR) != 0, user->avatar,
+		  (fields & CW_USER_METADATA) != 0, str_or(user->metadata, "{}"), user->updated_at);
 	return changed(st, err);
 }
 
@@ -645,16 +648,16 @@ out:
 }
 
 static int sqlite_user_list(struct cw_store *s, const char *app_id, const char *after, size_t limit,
-                            struct cw_user **out, size_t *n, bool *more)
+			    struct cw_user **out, size_t *n, bool *more)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	void *arr;
 	int err;
 
-	if ((err =
-	         stmt_bind(st, S_USER_LIST, "ttl", app_id, str_or(after, ""), list_limit(limit))) ||
+	if ((err = stmt_bind(st, S_USER_LIST, "ttl", app_id, str_or(after, ""),
+			     list_limit(limit))) ||
 	    (err = collect(st, S_USER_LIST, limit, sizeof(**out), row_user, release_user, &arr, n,
-	                   more)))
+			   more)))
 		return err;
 	*out = arr;
 	return 0;
@@ -663,7 +666,7 @@ static int sqlite_user_list(struct cw_store *s, const char *app_id, const char *
 /* Adds uids to a group inside the caller's transaction. Each uid is checked first, since
  * a foreign key failure would not say which member was unknown. */
 static int add_members(struct sqlite_store *st, const char *app_id, const char *guid,
-                       const char (*uids)[CW_UID_MAX + 1], size_t n, size_t *bad)
+		       const char (*uids)[CW_UID_MAX + 1], size_t n, size_t *bad)
 {
 	for (size_t i = 0; i < n; i++) {
 		int err = exists(st, S_USER_EXISTS, app_id, uids[i]);
@@ -682,7 +685,7 @@ static int add_members(struct sqlite_store *st, const char *app_id, const char *
 }
 
 static int sqlite_group_create(struct cw_store *s, const char *app_id, const struct cw_group *group,
-                               size_t *bad)
+			       size_t *bad)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	int err;
@@ -693,7 +696,7 @@ static int sqlite_group_create(struct cw_store *s, const char *app_id, const str
 	if ((err = tx_begin(st)))
 		return err;
 	if ((err = run(st, S_GROUP_INSERT, "tttl", app_id, group->guid, str_or(group->name, ""),
-	               group->created_at)))
+		       group->created_at)))
 		goto out;
 	err = add_members(st, app_id, group->guid, group->members, group->n_members, bad);
 out:
@@ -708,14 +711,14 @@ static int load_members(struct sqlite_store *st, const char *app_id, struct cw_g
 
 	if ((err = stmt_bind(st, S_MEMBER_LIST, "tt", app_id, g->guid)) ||
 	    (err = collect(st, S_MEMBER_LIST, SIZE_MAX, sizeof(*g->members), row_member, NULL, &arr,
-	                   &g->n_members, &more)))
+			   &g->n_members, &more)))
 		return err;
 	g->members = arr;
 	return 0;
 }
 
 static int sqlite_group_get(struct cw_store *s, const char *app_id, const char *guid,
-                            struct cw_group *out)
+			    struct cw_group *out)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	struct cw_group group;
@@ -741,7 +744,7 @@ static int sqlite_group_delete(struct cw_store *s, const char *app_id, const cha
 }
 
 static int sqlite_group_list(struct cw_store *s, const char *app_id, const char *after,
-                             size_t limit, struct cw_group **out, size_t *n, bool *more)
+			     size_t limit, struct cw_group **out, size_t *n, bool *more)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	struct cw_group *groups;
@@ -751,9 +754,9 @@ static int sqlite_group_list(struct cw_store *s, const char *app_id, const char 
 	int err;
 
 	if ((err = stmt_bind(st, S_GROUP_LIST, "ttl", app_id, str_or(after, ""),
-	                     list_limit(limit))) ||
+			     list_limit(limit))) ||
 	    (err = collect(st, S_GROUP_LIST, limit, sizeof(**out), row_group, release_group, &arr,
-	                   &count, &further)))
+			   &count, &further)))
 		return err;
 	groups = arr;
 	for (size_t i = 0; i < count && !err; i++)
@@ -769,7 +772,7 @@ static int sqlite_group_list(struct cw_store *s, const char *app_id, const char 
 }
 
 static int sqlite_group_add_members(struct cw_store *s, const char *app_id, const char *guid,
-                                    const char (*uids)[CW_UID_MAX + 1], size_t n, size_t *bad)
+				    const char (*uids)[CW_UID_MAX + 1], size_t n, size_t *bad)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	int err;
@@ -789,7 +792,7 @@ out:
 }
 
 static int sqlite_group_remove_member(struct cw_store *s, const char *app_id, const char *guid,
-                                      const char *uid)
+				      const char *uid)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	int err;
@@ -802,11 +805,11 @@ static int sqlite_token_add(struct cw_store *s, const char *hash, const struct c
 {
 	/* A token of an unknown user fails its foreign key, which reads as -ENOENT. */
 	return run(to_sqlite(s), S_TOKEN_INSERT, "tttll", hash, token->app_id, token->uid,
-	           token->created_at, token->expires_at);
+		   token->created_at, token->expires_at);
 }
 
 static int sqlite_token_find(struct cw_store *s, const char *hash, int64_t now,
-                             struct cw_token *out)
+			     struct cw_token *out)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	struct cw_token token;
@@ -829,7 +832,7 @@ static int sqlite_token_revoke(struct cw_store *s, const char *hash)
 }
 
 static int sqlite_token_revoke_user(struct cw_store *s, const char *app_id, const char *uid,
-                                    size_t *count)
+				    size_t *count)
 {
 	struct sqlite_store *st = to_sqlite(s);
 	int err;
@@ -841,28 +844,28 @@ static int sqlite_token_revoke_user(struct cw_store *s, const char *app_id, cons
 }
 
 static const struct cw_store_ops sqlite_ops = {
-    .name = "sqlite",
-    .close = sqlite_close,
-    .app_create = sqlite_app_create,
-    .app_get = sqlite_app_get,
-    .app_find_by_rest_key = sqlite_app_find_by_rest_key,
-    .app_set_settings = sqlite_app_set_settings,
-    .app_list = sqlite_app_list,
-    .user_create = sqlite_user_create,
-    .user_get = sqlite_user_get,
-    .user_update = sqlite_user_update,
-    .user_delete = sqlite_user_delete,
-    .user_list = sqlite_user_list,
-    .group_create = sqlite_group_create,
-    .group_get = sqlite_group_get,
-    .group_delete = sqlite_group_delete,
-    .group_list = sqlite_group_list,
-    .group_add_members = sqlite_group_add_members,
-    .group_remove_member = sqlite_group_remove_member,
-    .token_add = sqlite_token_add,
-    .token_find = sqlite_token_find,
-    .token_revoke = sqlite_token_revoke,
-    .token_revoke_user = sqlite_token_revoke_user,
+	.name = "sqlite",
+	.close = sqlite_close,
+	.app_create = sqlite_app_create,
+	.app_get = sqlite_app_get,
+	.app_find_by_rest_key = sqlite_app_find_by_rest_key,
+	.app_set_settings = sqlite_app_set_settings,
+	.app_list = sqlite_app_list,
+	.user_create = sqlite_user_create,
+	.user_get = sqlite_user_get,
+	.user_update = sqlite_user_update,
+	.user_delete = sqlite_user_delete,
+	.user_list = sqlite_user_list,
+	.group_create = sqlite_group_create,
+	.group_get = sqlite_group_get,
+	.group_delete = sqlite_group_delete,
+	.group_list = sqlite_group_list,
+	.group_add_members = sqlite_group_add_members,
+	.group_remove_member = sqlite_group_remove_member,
+	.token_add = sqlite_token_add,
+	.token_find = sqlite_token_find,
+	.token_revoke = sqlite_token_revoke,
+	.token_revoke_user = sqlite_token_revoke_user,
 };
 
 static int exec(struct sqlite_store *st, const char *op, const char *sql)
@@ -894,9 +897,9 @@ static int prepare(struct sqlite_store *st, enum stmt_id from, enum stmt_id to)
 {
 	for (enum stmt_id id = from; id < to; id++) {
 		if (sqlite3_prepare_v3(st->db, stmt_defs[id].sql, -1, SQLITE_PREPARE_PERSISTENT,
-		                       &st->stmts[id], NULL) != SQLITE_OK) {
+				       &st->stmts[id], NULL) != SQLITE_OK) {
 			cw_error("store.sqlite", "op=prepare stmt=%s err=\"%s\"",
-			         stmt_defs[id].name, sqlite3_errmsg(st->db));
+				 stmt_defs[id].name, sqlite3_errmsg(st->db));
 			return -EIO;
 		}
 	}
@@ -920,8 +923,8 @@ static int migrate_one(struct sqlite_store *st, bool *done)
 	if (version < 0 || version > latest) {
 		/* An older build must not write to a schema it does not understand. */
 		cw_error("store.sqlite",
-		         "op=migrate err=\"unknown schema version %d, latest is %d\"", version,
-		         latest);
+			 "op=migrate err=\"unknown schema version %d, latest is %d\"", version,
+			 latest);
 		err = -ENOTSUP;
 		goto out;
 	}
@@ -983,8 +986,8 @@ int cw_store_sqlite_open(struct cw_store **sp, const char *path)
 	st->base.ops = &sqlite_ops;
 	/* NOMUTEX: one thread owns the store, so SQLite's own locking would be wasted. */
 	if (sqlite3_open_v2(path, &st->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		cw_error("store.sqlite", "op=open err=\"%s\"", sqlite3_errmsg(st->db));
 		err = -EIO;
 		goto out;

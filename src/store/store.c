@@ -112,8 +112,7 @@ int cw_store_user_create(struct cw_store *s, const char *app_id, const struct cw
 	return s->ops->user_create(s, app_id, user);
 }
 
-int cw_store_user_get(struct cw_store *s, const char *app_id, const char *uid,
-		      struct cw_user *out)
+int cw_store_user_get(struct cw_store *s, const char *app_id, const char *uid, struct cw_user *out)
 {
 	return s->ops->user_get(s, app_id, uid, out);
 }

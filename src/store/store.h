@@ -15,7 +15,7 @@
 struct cw_settings {
 	bool auth_key_login;  /* authKeyLogin, default true */
 	int ring_timeout;     /* ringTimeout seconds, default 45 */
-	bool auto_busy;       /* autoBusy, default true */
+	bool auto_busy;	      /* autoBusy, default true */
 	int reconnect_grace;  /* reconnectGrace seconds, default 30 */
 	int idle_timeout;     /* idleTimeout seconds, default 300, 0 = never */
 	int max_participants; /* maxParticipants, default 50 */
@@ -35,7 +35,7 @@ struct cw_app {
 struct cw_user {
 	char uid[CW_UID_MAX + 1];
 	char *name;
-	char *avatar;   /* NULL when unset */
+	char *avatar;	/* NULL when unset */
 	char *metadata; /* JSON object text, never NULL once loaded ("{}" by default) */
 	int64_t created_at;
 	int64_t updated_at;
@@ -152,8 +152,7 @@ int cw_store_app_set_settings(struct cw_store *s, const char *app_id,
 int cw_store_app_list(struct cw_store *s, const char *after, size_t limit, struct cw_app **out,
 		      size_t *n, bool *more);
 int cw_store_user_create(struct cw_store *s, const char *app_id, const struct cw_user *user);
-int cw_store_user_get(struct cw_store *s, const char *app_id, const char *uid,
-		      struct cw_user *out);
+int cw_store_user_get(struct cw_store *s, const char *app_id, const char *uid, struct cw_user *out);
 int cw_store_user_update(struct cw_store *s, const char *app_id, const struct cw_user *user,
 			 unsigned fields);
 int cw_store_user_delete(struct cw_store *s, const char *app_id, const char *uid);

@@ -163,16 +163,27 @@ class BadInputTest(ServerTestCase):
         self.assertError(self.req("POST", self.users, {"uid": "a\u0000b", "name": "N"},
                                   token=self.key), 400, "ERR_BAD_REQUEST")
 
-    def test_a_percent_encoded_nul_in_the_path_or_query_gets_a_400_answer(self):
-        for path in (f"{self.users}/a%00b", f"{self.users}?cursor=%00",
-                     f"{self.users}?limit=%00"):
-            with self.subTest(path=path):
+    def test_a_percent_encoded_nul_is_refused_and_changes_nothing(self):
+        # libwebsockets 4.1 refuses a decoded NUL inside its request parser, before the
+        # server sees the request, by closing the connection (docs/protocol.md). The
+        # request must not act on a shortened path, and the server must keep serving.
+        tok = self.mint_token(self.app, "ann")
+        for method, path in (("GET", f"{self.users}/a%00b"), ("GET", f"{self.users}?cursor=%00"),
+                             ("GET", f"{self.users}?limit=%00"),
+                             ("DELETE", f"{self.users}/ann%00x/auth_tokens"),
+                             ("DELETE", f"{self.users}/ann%00x")):
+            with self.subTest(method=method, path=path):
                 try:
-                    resp = self.req("GET", path, token=self.key)
-                except OSError as e:
-                    self.fail(f"GET {path}: the server closed the connection without an "
-                              f"answer ({e!r})")
-                self.assertError(resp, 400, "ERR_BAD_REQUEST")
+                    resp = self.req(method, path, token=self.key)
+                except OSError:
+                    resp = None
+                if resp is not None:
+                    self.assertError(resp, 400, "ERR_BAD_REQUEST")
+                self.assertEqual(self.req("GET", f"/v1/apps/{self.a}/me", token=tok)[0], 200,
+                                 "the token of 'ann' was revoked")
+                self.assertEqual(self.req("GET", f"{self.users}/ann", token=self.key)[0], 200,
+                                 "user 'ann' was deleted")
+        self.assertEqual(self.req("GET", "/healthz")[0], 200)
 
     def test_an_encoded_line_break_in_the_path_never_reaches_another_resource(self):
         # "ann" exists. A path whose uid is "ann<CR/LF>x" must be refused, not be cut at

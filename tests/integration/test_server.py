@@ -360,6 +360,7 @@ class ObservabilityTest(ProcessTestCase):
         # Routes are templates, not raw paths: one app's id never becomes a label value.
         self.assertNotIn(app["appId"], text)
         self.assertNotIn("/v1/nothing", text)
+        self.assertIn('route="unmatched"', text)
         self.assertTrue(any('status="201"' in ln and 'method="POST"' in ln for ln in reqs), reqs)
 
         def healthz_count():

@@ -137,6 +137,13 @@ class UsersTest(ServerTestCase):
         self.assertEqual([u["uid"] for u in self.users_of(self.app)], ["private"])
         self.assertEqual(self.req("GET", f"{self.base}/private", token=self.key)[2]["name"],
                          "User private")
+        # An auth token of the other app is not even "the wrong kind" here: it is 404.
+        self.create_user(other, "x")
+        other_tok = self.mint_token(other, "x")
+        self.assertError(self.req("GET", f"{self.base}/private", token=other_tok),
+                         404, "ERR_NOT_FOUND")
+        self.assertError(self.req("GET", f"/v1/apps/{self.app['appId']}", token=other_tok),
+                         404, "ERR_NOT_FOUND")
         # Same answer as for an app that does not exist at all.
         self.assertError(self.req("GET", "/v1/apps/nosuchapp/users/private", token=ok),
                          404, "ERR_NOT_FOUND")

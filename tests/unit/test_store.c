@@ -114,7 +114,7 @@ static void add_user(struct cw_store *s, const char *app_id, const char *uid)
 }
 
 static void add_token(struct cw_store *s, const char *hash, const char *app_id, const char *uid,
-                      int64_t expires_at)
+		      int64_t expires_at)
 {
 	struct cw_token t = {.created_at = 1700000000002, .expires_at = expires_at};
 
@@ -125,7 +125,7 @@ static void add_token(struct cw_store *s, const char *hash, const char *app_id, 
 
 /* A group whose members point into a caller-owned array. */
 static void fill_group(struct cw_group *g, const char *guid, char (*members)[CW_UID_MAX + 1],
-                       size_t n)
+		       size_t n)
 {
 	memset(g, 0, sizeof(*g));
 	cw_strlcpy(g->guid, guid, sizeof(g->guid));
@@ -136,7 +136,7 @@ static void fill_group(struct cw_group *g, const char *guid, char (*members)[CW_
 }
 
 static void assert_members(struct cw_store *s, const char *app_id, const char *guid,
-                           const char *const *want, size_t n)
+			   const char *const *want, size_t n)
 {
 	struct cw_group g;
 
@@ -799,36 +799,36 @@ static void test_token_revoke_user_counts_that_users_tokens(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_reopen_keeps_data_at_current_schema_version),
-	    T(test_open_refuses_database_with_newer_schema),
-	    T(test_open_fails_on_file_that_is_not_a_database),
-	    T(test_app_create_then_get_returns_every_field),
-	    T(test_app_create_duplicate_id_is_eexist),
-	    T(test_app_is_found_by_its_rest_key_hash_only),
-	    T(test_app_get_missing_is_enoent_and_leaves_out_untouched),
-	    T(test_app_set_settings_replaces_settings_only),
-	    T(test_app_list_pages_in_id_order),
-	    T(test_user_create_then_get_defaults_metadata_and_avatar),
-	    T(test_user_create_duplicate_is_eexist),
-	    T(test_user_create_in_missing_app_is_enoent),
-	    T(test_same_uid_in_two_apps_is_two_users),
-	    T(test_user_update_changes_only_flagged_fields),
-	    T(test_user_update_missing_user_is_enoent),
-	    T(test_user_delete_takes_tokens_and_memberships),
-	    T(test_user_list_pages_of_three_cover_seven_users_once),
-	    T(test_uids_differing_in_case_are_two_users),
-	    T(test_group_create_stores_members_ascending),
-	    T(test_group_create_with_unknown_member_writes_nothing),
-	    T(test_group_create_in_missing_app_is_enoent_without_index),
-	    T(test_group_add_members_is_idempotent_and_atomic),
-	    T(test_group_remove_member_and_non_member),
-	    T(test_group_delete_drops_its_memberships),
-	    T(test_group_list_pages_with_members),
-	    T(test_token_find_returns_owner),
-	    T(test_token_add_rejects_unknown_user_and_duplicate_hash),
-	    T(test_token_find_after_expiry_is_enoent),
-	    T(test_token_revoke_removes_only_that_token),
-	    T(test_token_revoke_user_counts_that_users_tokens),
+		T(test_reopen_keeps_data_at_current_schema_version),
+		T(test_open_refuses_database_with_newer_schema),
+		T(test_open_fails_on_file_that_is_not_a_database),
+		T(test_app_create_then_get_returns_every_field),
+		T(test_app_create_duplicate_id_is_eexist),
+		T(test_app_is_found_by_its_rest_key_hash_only),
+		T(test_app_get_missing_is_enoent_and_leaves_out_untouched),
+		T(test_app_set_settings_replaces_settings_only),
+		T(test_app_list_pages_in_id_order),
+		T(test_user_create_then_get_defaults_metadata_and_avatar),
+		T(test_user_create_duplicate_is_eexist),
+		T(test_user_create_in_missing_app_is_enoent),
+		T(test_same_uid_in_two_apps_is_two_users),
+		T(test_user_update_changes_only_flagged_fields),
+		T(test_user_update_missing_user_is_enoent),
+		T(test_user_delete_takes_tokens_and_memberships),
+		T(test_user_list_pages_of_three_cover_seven_users_once),
+		T(test_uids_differing_in_case_are_two_users),
+		T(test_group_create_stores_members_ascending),
+		T(test_group_create_with_unknown_member_writes_nothing),
+		T(test_group_create_in_missing_app_is_enoent_without_index),
+		T(test_group_add_members_is_idempotent_and_atomic),
+		T(test_group_remove_member_and_non_member),
+		T(test_group_delete_drops_its_memberships),
+		T(test_group_list_pages_with_members),
+		T(test_token_find_returns_owner),
+		T(test_token_add_rejects_unknown_user_and_duplicate_hash),
+		T(test_token_find_after_expiry_is_enoent),
+		T(test_token_revoke_removes_only_that_token),
+		T(test_token_revoke_user_counts_that_users_tokens),
 	};
 
 	/* Expected failures log at error level; keep the output to those. */

@@ -127,7 +127,8 @@ static void metadata_over_4_kib_is_refused(void **state)
 	(void)state;
 	strcpy(text, "{\"uid\":\"a\",\"name\":\"A\",\"metadata\":{\"k\":\"");
 	memset(text + strlen(text), 'x', 4100);
-	strcpy(text + strlen("{\"uid\":\"a\",\"name\":\"A\",\"metadata\":{\"k\":\"") + 4100, "\"}}");
+	strcpy(text + strlen("{\"uid\":\"a\",\"name\":\"A\",\"metadata\":{\"k\":\"") + 4100,
+	       "\"}}");
 	j = obj(text);
 	assert_int_not_equal(cw_check_user_create(j, &u, &e), 0);
 	assert_non_null(strstr(e.msg, "metadata"));
