@@ -22,11 +22,11 @@ build: deps $(BUILD)/Makefile
 run: build
 	$(BUILD)/callwire serve --listen $(LISTEN) --data $(DATA) --demo
 
-# Every test, twice: a normal build, then one under AddressSanitizer + UBSan; then the fuzzers.
+# Every test on a normal build, the fuzzers, then every test again under ASan + UBSan.
 test: build
 	cd $(BUILD) && ctest --output-on-failure
-	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory test-asan
 
 test-asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCW_SANITIZE=ON
