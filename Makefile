@@ -50,7 +50,7 @@ fuzz: deps
 	done
 
 install: build
-	cmake --install $(BUILD) --prefix $(DESTDIR)$(PREFIX)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
