@@ -64,6 +64,35 @@ int cw_auth_resolve(struct cw_auth *auth, const char *secret, int64_t now, struc
 	return 0;
 }
 
+int cw_auth_create_app(struct cw_store *store, const char *name, int64_t now, struct cw_app *app,
+		       char auth_key[CW_SECRET_MAX], char rest_key[CW_SECRET_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[8];
+	int err = -EEXIST;
+
+	/* 64 random bits: app ids are public, so they need only be unique; a collision
+	 * is retried rather than trusted never to happen. */
+	for (int attempt = 0; attempt < 3 && err == -EEXIST; attempt++) {
+		memset(app, 0, sizeof(*app));
+		if (cw_rand_bytes(raw, sizeof(raw)) ||
+		    cw_auth_new_secret(auth_key, CW_PREFIX_AUTH_KEY) ||
+		    cw_auth_new_secret(rest_key, CW_PREFIX_REST_KEY))
+			return -EIO;
+		for (size_t i = 0; i < sizeof(raw); i++) {
+			app->id[2 * i] = hex[raw[i] >> 4];
+			app->id[2 * i + 1] = hex[raw[i] & 15];
+		}
+		app->name = (char *)name;
+		cw_auth_hash(auth_key, app->auth_key_hash);
+		cw_auth_hash(rest_key, app->rest_key_hash);
+		cw_settings_default(&app->settings);
+		app->created_at = now;
+		err = cw_store_app_create(store, app);
+	}
+	return err;
+}
+
 static int read_key_file(const char *path, char out[CW_SECRET_MAX])
 {
 	char buf[CW_SECRET_MAX + 2];

@@ -46,6 +46,12 @@ void cw_auth_init(struct cw_auth *auth, struct cw_store *store, const char *mast
  * unknown, expired or revoked, or -EIO. An app's REST key is recognised for any app. */
 int cw_auth_resolve(struct cw_auth *auth, const char *secret, int64_t now, struct cw_cred *cred);
 
+/* Creates an app named name with a new id, auth key and REST API key, default settings,
+ * and stores it. On success app holds the stored app (app->name borrows name) and the two
+ * keys, which exist nowhere else, are written to auth_key and rest_key. */
+int cw_auth_create_app(struct cw_store *store, const char *name, int64_t now, struct cw_app *app,
+		       char auth_key[CW_SECRET_MAX], char rest_key[CW_SECRET_MAX]);
+
 /* Loads the master key from dir/master.key, creating it (mode 0600) when missing.
  * Returns 0, or a negative errno with the reason logged. */
 int cw_auth_load_master_key(const char *dir, char out[CW_SECRET_MAX]);

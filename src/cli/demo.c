@@ -34,23 +34,11 @@ static int create_demo(struct cw_store *store, const char *path, json_t **out)
 	static const char *const users[][2] = {
 		{"alice", "Alice"}, {"bob", "Bob"}, {"carol", "Carol"}};
 	char auth_key[CW_SECRET_MAX], rest_key[CW_SECRET_MAX];
-	struct cw_app app = {0};
-	unsigned char raw[8];
+	struct cw_app app;
 	char *text = NULL;
 	int fd, err;
 
-	if ((err = cw_rand_bytes(raw, sizeof(raw))) ||
-	    (err = cw_auth_new_secret(auth_key, CW_PREFIX_AUTH_KEY)) ||
-	    (err = cw_auth_new_secret(rest_key, CW_PREFIX_REST_KEY)))
-		return err;
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(app.id + 2 * i, 3, "%02x", raw[i]);
-	app.name = "Demo";
-	cw_auth_hash(auth_key, app.auth_key_hash);
-	cw_auth_hash(rest_key, app.rest_key_hash);
-	cw_settings_default(&app.settings);
-	app.created_at = cw_now_ms();
-	if ((err = cw_store_app_create(store, &app)))
+	if ((err = cw_auth_create_app(store, "Demo", cw_now_ms(), &app, auth_key, rest_key)))
 		return err;
 	for (size_t i = 0; i < CW_ARRAY_SIZE(users); i++) {
 		struct cw_user u = {0};

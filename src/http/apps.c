@@ -13,8 +13,7 @@
 void cw_h_app_create(struct cw_req *req)
 {
 	char auth_key[CW_SECRET_MAX], rest_key[CW_SECRET_MAX];
-	struct cw_app app = {0};
-	unsigned char raw[8];
+	struct cw_app app;
 	struct cw_verr e;
 	const char *name;
 	json_t *body, *j;
@@ -26,23 +25,7 @@ void cw_h_app_create(struct cw_req *req)
 		cw_reply_error(req, CW_E_BAD_REQUEST, "%s", e.msg);
 		goto out;
 	}
-	/* 64 random bits: ids are public, so they need only be unique, not secret. */
-	if (cw_rand_bytes(raw, sizeof(raw)) || cw_auth_new_secret(auth_key, CW_PREFIX_AUTH_KEY) ||
-	    cw_auth_new_secret(rest_key, CW_PREFIX_REST_KEY)) {
-		cw_reply_error(req, CW_E_INTERNAL, "no randomness available");
-		goto out;
-	}
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		static const char hex[] = "0123456789abcdef";
-		app.id[2 * i] = hex[raw[i] >> 4];
-		app.id[2 * i + 1] = hex[raw[i] & 15];
-	}
-	app.name = (char *)name;
-	cw_auth_hash(auth_key, app.auth_key_hash);
-	cw_auth_hash(rest_key, app.rest_key_hash);
-	cw_settings_default(&app.settings);
-	app.created_at = req->now;
-	err = cw_store_app_create(req->store, &app);
+	err = cw_auth_create_app(req->store, name, req->now, &app, auth_key, rest_key);
 	if (err) {
 		cw_reply_errno(req, err, "app");
 		goto out;

@@ -1,4 +1,4 @@
-/* store/sqlite: the SQLite backend of store.h, with versioned migrations and reused statements. */
+/* store/sqlite: the SQLite backend of store.h: opening, migrations, shared statement helpers. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 
 #include <sqlite3.h>
 
-#include "store/store.h"
+#include "store/sqlite_int.h"
 #include "util/util.h"
 
 /* Schema migrations; PRAGMA user_version counts how many have been applied. Append only:
@@ -68,41 +68,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX auth_tokens_by_user ON auth_tokens (app_id, uid);",
 };
 
-/* Every statement the backend runs, prepared once at open and reset after each use. The
- * transaction statements come first: they are prepared before the migrations, which use
- * them, while the rest can only be prepared once the tables exist. */
-enum stmt_id {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_TX_END, /* not a statement: the end of the ones the migrations need */
-	S_APP_INSERT = S_TX_END,
-	S_APP_GET,
-	S_APP_BY_REST_KEY,
-	S_APP_SETTINGS,
-	S_APP_LIST,
-	S_USER_INSERT,
-	S_USER_GET,
-	S_USER_EXISTS,
-	S_USER_UPDATE,
-	S_USER_DELETE,
-	S_USER_LIST,
-	S_GROUP_INSERT,
-	S_GROUP_GET,
-	S_GROUP_EXISTS,
-	S_GROUP_DELETE,
-	S_GROUP_LIST,
-	S_MEMBER_LIST,
-	S_MEMBER_INSERT,
-	S_MEMBER_DELETE,
-	S_MEMBER_DELETE_USER,
-	S_TOKEN_INSERT,
-	S_TOKEN_FIND,
-	S_TOKEN_REVOKE,
-	S_TOKEN_REVOKE_USER,
-	S_COUNT
-};
-
+/* The SQL of each enum stmt_id. The row readers in sqlite_<area>.c read the columns in the
+ * order these SELECTs list them. */
 #define APP_COLS                                                                                   \
 	"id, name, auth_key_hash, rest_key_hash, auth_key_login, ring_timeout, auto_busy, "        \
 	"reconnect_grace, idle_timeout, max_participants, created_at"
@@ -168,17 +135,7 @@ static const struct {
 				 "DELETE FROM auth_tokens WHERE app_id = ? AND uid = ?"},
 };
 
-struct sqlite_store {
-	struct cw_store base; /* first, so a struct cw_store * converts back */
-	sqlite3 *db;
-	sqlite3_stmt *stmts[S_COUNT];
-};
-
-/* Fills one out-struct from the current row; frees what it allocated when it fails. */
-typedef int (*row_fn)(sqlite3_stmt *stmt, void *item);
-typedef void (*release_fn)(void *item);
-
-static struct sqlite_store *to_sqlite(struct cw_store *s)
+struct sqlite_store *sq_to_sqlite(struct cw_store *s)
 {
 	return (struct sqlite_store *)s;
 }
@@ -188,7 +145,7 @@ int cw_store_schema_version(void)
 	return (int)CW_ARRAY_SIZE(migrations);
 }
 
-static const char *str_or(const char *s, const char *fallback)
+const char *sq_str_or(const char *s, const char *fallback)
 {
 	return s ? s : fallback;
 }
@@ -210,7 +167,7 @@ static int db_error(struct sqlite_store *st, enum stmt_id id, int rc)
 	}
 }
 
-static void reset(struct sqlite_store *st, enum stmt_id id)
+void sq_reset(struct sqlite_store *st, enum stmt_id id)
 {
 	/* reset repeats the last step's error, which the caller has already handled.
 	 * clear_bindings drops the SQLITE_STATIC pointers into the caller's strings. */
@@ -252,11 +209,11 @@ static int stmt_bindv(struct sqlite_store *st, enum stmt_id id, const char *type
 	}
 	if (rc == SQLITE_OK)
 		return 0;
-	reset(st, id);
+	sq_reset(st, id);
 	return db_error(st, id, rc);
 }
 
-static int stmt_bind(struct sqlite_store *st, enum stmt_id id, const char *types, ...)
+int sq_bind(struct sqlite_store *st, enum stmt_id id, const char *types, ...)
 {
 	va_list ap;
 	int err;
@@ -268,7 +225,7 @@ static int stmt_bind(struct sqlite_store *st, enum stmt_id id, const char *types
 }
 
 /* Returns 1 when a row is ready, 0 at the end, or a negative errno. */
-static int step(struct sqlite_store *st, enum stmt_id id)
+int sq_step(struct sqlite_store *st, enum stmt_id id)
 {
 	int rc = sqlite3_step(st->stmts[id]);
 
@@ -280,7 +237,7 @@ static int step(struct sqlite_store *st, enum stmt_id id)
 }
 
 /* Binds, runs to completion and resets a statement that returns no rows. */
-static int run(struct sqlite_store *st, enum stmt_id id, const char *types, ...)
+int sq_run(struct sqlite_store *st, enum stmt_id id, const char *types, ...)
 {
 	va_list ap;
 	int err;
@@ -290,13 +247,13 @@ static int run(struct sqlite_store *st, enum stmt_id id, const char *types, ...)
 	va_end(ap);
 	if (err)
 		return err;
-	err = step(st, id);
-	reset(st, id);
+	err = sq_step(st, id);
+	sq_reset(st, id);
 	return err < 0 ? err : 0;
 }
 
 /* Passes err on, except that a write which changed no row means its target does not exist. */
-static int changed(struct sqlite_store *st, int err)
+int sq_changed(struct sqlite_store *st, int err)
 {
 	if (!err && sqlite3_changes(st->db) == 0)
 		return -ENOENT;
@@ -304,27 +261,27 @@ static int changed(struct sqlite_store *st, int err)
 }
 
 /* Whether the (app_id, key) row of an S_*_EXISTS statement exists: 1, 0 or a negative errno. */
-static int exists(struct sqlite_store *st, enum stmt_id id, const char *app_id, const char *key)
+int sq_exists(struct sqlite_store *st, enum stmt_id id, const char *app_id, const char *key)
 {
-	int err = stmt_bind(st, id, "tt", app_id, key);
+	int err = sq_bind(st, id, "tt", app_id, key);
 
 	if (err)
 		return err;
-	err = step(st, id);
-	reset(st, id);
+	err = sq_step(st, id);
+	sq_reset(st, id);
 	return err;
 }
 
 /* Reads the single row of an already bound statement into item. */
-static int get_one(struct sqlite_store *st, enum stmt_id id, row_fn row, void *item)
+int sq_get_one(struct sqlite_store *st, enum stmt_id id, sq_row_fn row, void *item)
 {
-	int err = step(st, id);
+	int err = sq_step(st, id);
 
 	if (err == 0)
 		err = -ENOENT;
 	else if (err > 0)
 		err = row(st->stmts[id], item);
-	reset(st, id);
+	sq_reset(st, id);
 	return err;
 }
 
@@ -346,15 +303,15 @@ static int grow(char **arr, size_t *cap, size_t size)
 /* Reads up to limit rows of an already bound statement into a new array of items of the
  * given size; one row beyond limit only sets *morep. The array is never NULL on success, so
  * callers can tell an empty list from a failure without looking at *np. */
-static int collect(struct sqlite_store *st, enum stmt_id id, size_t limit, size_t size, row_fn row,
-		   release_fn release, void **outp, size_t *np, bool *morep)
+int sq_collect(struct sqlite_store *st, enum stmt_id id, size_t limit, size_t size, sq_row_fn row,
+	       sq_release_fn release, void **outp, size_t *np, bool *morep)
 {
 	char *arr = NULL;
 	size_t n = 0, cap = 0;
 	bool more = false;
 	int err;
 
-	while ((err = step(st, id)) > 0) {
+	while ((err = sq_step(st, id)) > 0) {
 		if (n == limit) {
 			more = true;
 			err = 0;
@@ -366,7 +323,7 @@ static int collect(struct sqlite_store *st, enum stmt_id id, size_t limit, size_
 			break;
 		n++;
 	}
-	reset(st, id);
+	sq_reset(st, id);
 	if (!err && !arr && !(arr = calloc(1, size)))
 		err = -ENOMEM;
 	if (err) {
@@ -382,31 +339,31 @@ static int collect(struct sqlite_store *st, enum stmt_id id, size_t limit, size_
 }
 
 /* The LIMIT of a list query: one more than asked, to learn whether more rows exist. */
-static int64_t list_limit(size_t limit)
+int64_t sq_list_limit(size_t limit)
 {
 	return limit >= (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit + 1;
 }
 
-static int tx_begin(struct sqlite_store *st)
+int sq_tx_begin(struct sqlite_store *st)
 {
-	return run(st, S_BEGIN, "");
+	return sq_run(st, S_BEGIN, "");
 }
 
 /* Commits when err is 0, otherwise rolls back; returns the op's result. */
-static int tx_end(struct sqlite_store *st, int err)
+int sq_tx_end(struct sqlite_store *st, int err)
 {
-	if (!err && !(err = run(st, S_COMMIT, "")))
+	if (!err && !(err = sq_run(st, S_COMMIT, "")))
 		return 0;
 	/* Some errors end the transaction by themselves; only roll back one still open, so
 	 * the next op does not run inside it. */
 	if (!sqlite3_get_autocommit(st->db))
-		run(st, S_ROLLBACK, "");
+		sq_run(st, S_ROLLBACK, "");
 	return err;
 }
 
 /* Column readers. The columns copied into fixed buffers are NOT NULL, so a NULL pointer
  * from sqlite3_column_text can only mean SQLite ran out of memory converting the value. */
-static int col_copy(sqlite3_stmt *stmt, int i, char *buf, size_t size)
+int sq_col_copy(sqlite3_stmt *stmt, int i, char *buf, size_t size)
 {
 	const unsigned char *text = sqlite3_column_text(stmt, i);
 
@@ -416,7 +373,7 @@ static int col_copy(sqlite3_stmt *stmt, int i, char *buf, size_t size)
 	return 0;
 }
 
-static int col_dup(sqlite3_stmt *stmt, int i, char **out)
+int sq_col_dup(sqlite3_stmt *stmt, int i, char **out)
 {
 	const unsigned char *text;
 
@@ -430,100 +387,9 @@ static int col_dup(sqlite3_stmt *stmt, int i, char **out)
 	return 0;
 }
 
-static int row_app(sqlite3_stmt *stmt, void *item)
-{
-	struct cw_app *a = item;
-	int err;
-
-	memset(a, 0, sizeof(*a));
-	if ((err = col_copy(stmt, 0, a->id, sizeof(a->id))) || (err = col_dup(stmt, 1, &a->name)) ||
-	    (err = col_copy(stmt, 2, a->auth_key_hash, sizeof(a->auth_key_hash))) ||
-	    (err = col_copy(stmt, 3, a->rest_key_hash, sizeof(a->rest_key_hash))))
-		goto out;
-	a->settings.auth_key_login = sqlite3_column_int(stmt, 4) != 0;
-	a->settings.ring_timeout = sqlite3_column_int(stmt, 5);
-	a->settings.auto_busy = sqlite3_column_int(stmt, 6) != 0;
-	a->settings.reconnect_grace = sqlite3_column_int(stmt, 7);
-	a->settings.idle_timeout = sqlite3_column_int(stmt, 8);
-	a->settings.max_participants = sqlite3_column_int(stmt, 9);
-	a->created_at = sqlite3_column_int64(stmt, 10);
-out:
-	if (err)
-		cw_app_free(a);
-	return err;
-}
-
-static int row_user(sqlite3_stmt *stmt, void *item)
-{
-	struct cw_user *u = item;
-	int err;
-
-	memset(u, 0, sizeof(*u));
-	if ((err = col_copy(stmt, 0, u->uid, sizeof(u->uid))) ||
-	    (err = col_dup(stmt, 1, &u->name)) || (err = col_dup(stmt, 2, &u->avatar)) ||
-	    (err = col_dup(stmt, 3, &u->metadata)))
-		goto out;
-	u->created_at = sqlite3_column_int64(stmt, 4);
-	u->updated_at = sqlite3_column_int64(stmt, 5);
-out:
-	if (err)
-		cw_user_free(u);
-	return err;
-}
-
-static int row_group(sqlite3_stmt *stmt, void *item)
-{
-	struct cw_group *g = item;
-	int err;
-
-	memset(g, 0, sizeof(*g));
-	if ((err = col_copy(stmt, 0, g->guid, sizeof(g->guid))) ||
-	    (err = col_dup(stmt, 1, &g->name)))
-		goto out;
-	g->created_at = sqlite3_column_int64(stmt, 2);
-out:
-	if (err)
-		cw_group_free(g);
-	return err;
-}
-
-static int row_member(sqlite3_stmt *stmt, void *item)
-{
-	return col_copy(stmt, 0, item, CW_UID_MAX + 1);
-}
-
-static int row_token(sqlite3_stmt *stmt, void *item)
-{
-	struct cw_token *t = item;
-	int err;
-
-	memset(t, 0, sizeof(*t));
-	if ((err = col_copy(stmt, 0, t->app_id, sizeof(t->app_id))) ||
-	    (err = col_copy(stmt, 1, t->uid, sizeof(t->uid))))
-		return err;
-	t->created_at = sqlite3_column_int64(stmt, 2);
-	t->expires_at = sqlite3_column_int64(stmt, 3);
-	return 0;
-}
-
-static void release_app(void *item)
-{
-	cw_app_free(item);
-}
-
-static void release_user(void *item)
-{
-	cw_user_free(item);
-}
-
-static void release_group(void *item)
-{
-	cw_group_free(item);
-}
-
 static void sqlite_close(struct cw_store *s)
 {
-	struct sqlite_store *st = to_sqlite(s);
+	struct sqlite_store *st = sq_to_sqlite(s);
 
 	for (size_t i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);
@@ -531,316 +397,6 @@ static void sqlite_close(struct cw_store *s)
 	if (sqlite3_close(st->db) != SQLITE_OK)
 		cw_error("store.sqlite", "op=close err=\"%s\"", sqlite3_errmsg(st->db));
 	free(st);
-}
-
-static int sqlite_app_create(struct cw_store *s, const struct cw_app *app)
-{
-	const struct cw_settings *c = &app->settings;
-
-	return run(to_sqlite(s), S_APP_INSERT, "ttttiiiiiil", app->id, str_or(app->name, ""),
-		   app->auth_key_hash, app->rest_key_hash, c->auth_key_login, c->ring_timeout,
-		   c->auto_busy, c->reconnect_grace, c->idle_timeout, c->max_participants,
-		   app->created_at);
-}
-
-static int sqlite_app_get(struct cw_store *s, const char *app_id, struct cw_app *out)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	struct cw_app app;
-	int err;
-
-	if ((err = stmt_bind(st, S_APP_GET, "t", app_id)) ||
-	    (err = get_one(st, S_APP_GET, row_app, &app)))
-		return err;
-	*out = app;
-	return 0;
-}
-
-static int sqlite_app_find_by_rest_key(struct cw_store *s, const char *hash, struct cw_app *out)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	struct cw_app app;
-	int err;
-
-	if ((err = stmt_bind(st, S_APP_BY_REST_KEY, "t", hash)) ||
-	    (err = get_one(st, S_APP_BY_REST_KEY, row_app, &app)))
-		return err;
-	*out = app;
-	return 0;
-}
-
-static int sqlite_app_set_settings(struct cw_store *s, const char *app_id,
-				   const struct cw_settings *c)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	int err;
-
-	err = run(st, S_APP_SETTINGS, "tiiiiii", app_id, c->auth_key_login, c->ring_timeout,
-		  c->auto_busy, c->reconnect_grace, c->idle_timeout, c->max_participants);
-	return changed(st, err);
-}
-
-static int sqlite_app_list(struct cw_store *s, const char *after, size_t limit, struct cw_app **out,
-			   size_t *n, bool *more)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	void *arr;
-	int err;
-
-	if ((err = stmt_bind(st, S_APP_LIST, "tl", str_or(after, ""), list_limit(limit))) ||
-	    (err = collect(st, S_APP_LIST, limit, sizeof(**out), row_app, release_app, &arr, n,
-			   more)))
-		return err;
-	*out = arr;
-	return 0;
-}
-
-static int sqlite_user_create(struct cw_store *s, const char *app_id, const struct cw_user *user)
-{
-	return run(to_sqlite(s), S_USER_INSERT, "tttttll", app_id, user->uid,
-		   str_or(user->name, ""), user->avatar, str_or(user->metadata, "{}"),
-		   user->created_at, user->updated_at);
-}
-
-static int sqlite_user_get(struct cw_store *s, const char *app_id, const char *uid,
-			   struct cw_user *out)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	struct cw_user user;
-	int err;
-
-	if ((err = stmt_bind(st, S_USER_GET, "tt", app_id, uid)) ||
-	    (err = get_one(st, S_USER_GET, row_user, &user)))
-		return err;
-	*out = user;
-	return 0;
-}
-
-static int sqlite_user_update(struct cw_store *s, const char *app_id, const struct cw_user *user,
-			      unsigned fields)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	int err;
-
-	/* A NULL avatar clears it; name and metadata are NOT NULL, so NULL means their
-	 * defaults, as on create. */
-	err = run(st, S_USER_UPDATE, "ttitititl", app_id, user->uid, (fields & CW_USER_NAME) != 0,
-		  str_or(user->name, ""), (fields & CW_USER_AVATAR) != 0, user->avatar,
-		  (fields & CW_USER_METADATA) != 0, str_or(user->metadata, "{}"), user->updated_at);
-	return changed(st, err);
-}
-
-static int sqlite_user_delete(struct cw_store *s, const char *app_id, const char *uid)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	int err;
-
-	/* The foreign keys would cascade too; deleting explicitly keeps the promise of
-	 * store.h even on a connection where they are off. */
-	if ((err = tx_begin(st)))
-		return err;
-	if ((err = run(st, S_TOKEN_REVOKE_USER, "tt", app_id, uid)) ||
-	    (err = run(st, S_MEMBER_DELETE_USER, "tt", app_id, uid)))
-		goto out;
-	err = changed(st, run(st, S_USER_DELETE, "tt", app_id, uid));
-out:
-	return tx_end(st, err);
-}
-
-static int sqlite_user_list(struct cw_store *s, const char *app_id, const char *after, size_t limit,
-			    struct cw_user **out, size_t *n, bool *more)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	void *arr;
-	int err;
-
-	if ((err = stmt_bind(st, S_USER_LIST, "ttl", app_id, str_or(after, ""),
-			     list_limit(limit))) ||
-	    (err = collect(st, S_USER_LIST, limit, sizeof(**out), row_user, release_user, &arr, n,
-			   more)))
-		return err;
-	*out = arr;
-	return 0;
-}
-
-/* Adds uids to a group inside the caller's transaction. Each uid is checked first, since
- * a foreign key failure would not say which member was unknown. */
-static int add_members(struct sqlite_store *st, const char *app_id, const char *guid,
-		       const char (*uids)[CW_UID_MAX + 1], size_t n, size_t *bad)
-{
-	for (size_t i = 0; i < n; i++) {
-		int err = exists(st, S_USER_EXISTS, app_id, uids[i]);
-
-		if (err == 0) {
-			if (bad)
-				*bad = i;
-			return -ENOENT;
-		}
-		if (err < 0)
-			return err;
-		if ((err = run(st, S_MEMBER_INSERT, "ttt", app_id, guid, uids[i])))
-			return err;
-	}
-	return 0;
-}
-
-static int sqlite_group_create(struct cw_store *s, const char *app_id, const struct cw_group *group,
-			       size_t *bad)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	int err;
-
-	/* (size_t)-1 marks an -ENOENT that is not about a member: here, a missing app. */
-	if (bad)
-		*bad = (size_t)-1;
-	if ((err = tx_begin(st)))
-		return err;
-	if ((err = run(st, S_GROUP_INSERT, "tttl", app_id, group->guid, str_or(group->name, ""),
-		       group->created_at)))
-		goto out;
-	err = add_members(st, app_id, group->guid, group->members, group->n_members, bad);
-out:
-	return tx_end(st, err);
-}
-
-static int load_members(struct sqlite_store *st, const char *app_id, struct cw_group *g)
-{
-	void *arr;
-	bool more;
-	int err;
-
-	if ((err = stmt_bind(st, S_MEMBER_LIST, "tt", app_id, g->guid)) ||
-	    (err = collect(st, S_MEMBER_LIST, SIZE_MAX, sizeof(*g->members), row_member, NULL, &arr,
-			   &g->n_members, &more)))
-		return err;
-	g->members = arr;
-	return 0;
-}
-
-static int sqlite_group_get(struct cw_store *s, const char *app_id, const char *guid,
-			    struct cw_group *out)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	struct cw_group group;
-	int err;
-
-	if ((err = stmt_bind(st, S_GROUP_GET, "tt", app_id, guid)) ||
-	    (err = get_one(st, S_GROUP_GET, row_group, &group)))
-		return err;
-	if ((err = load_members(st, app_id, &group))) {
-		cw_group_free(&group);
-		return err;
-	}
-	*out = group;
-	return 0;
-}
-
-/* Memberships go with the group through ON DELETE CASCADE, in the same statement. */
-static int sqlite_group_delete(struct cw_store *s, const char *app_id, const char *guid)
-{
-	struct sqlite_store *st = to_sqlite(s);
-
-	return changed(st, run(st, S_GROUP_DELETE, "tt", app_id, guid));
-}
-
-static int sqlite_group_list(struct cw_store *s, const char *app_id, const char *after,
-			     size_t limit, struct cw_group **out, size_t *n, bool *more)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	struct cw_group *groups;
-	void *arr;
-	size_t count = 0;
-	bool further;
-	int err;
-
-	if ((err = stmt_bind(st, S_GROUP_LIST, "ttl", app_id, str_or(after, ""),
-			     list_limit(limit))) ||
-	    (err = collect(st, S_GROUP_LIST, limit, sizeof(**out), row_group, release_group, &arr,
-			   &count, &further)))
-		return err;
-	groups = arr;
-	for (size_t i = 0; i < count && !err; i++)
-		err = load_members(st, app_id, &groups[i]);
-	if (err) {
-		cw_groups_free(groups, count);
-		return err;
-	}
-	*out = groups;
-	*n = count;
-	*more = further;
-	return 0;
-}
-
-static int sqlite_group_add_members(struct cw_store *s, const char *app_id, const char *guid,
-				    const char (*uids)[CW_UID_MAX + 1], size_t n, size_t *bad)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	int err;
-
-	if (bad)
-		*bad = (size_t)-1;
-	if ((err = tx_begin(st)))
-		return err;
-	err = exists(st, S_GROUP_EXISTS, app_id, guid);
-	if (err == 0)
-		err = -ENOENT;
-	if (err < 0)
-		goto out;
-	err = add_members(st, app_id, guid, uids, n, bad);
-out:
-	return tx_end(st, err);
-}
-
-static int sqlite_group_remove_member(struct cw_store *s, const char *app_id, const char *guid,
-				      const char *uid)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	int err;
-
-	err = run(st, S_MEMBER_DELETE, "ttt", app_id, guid, uid);
-	return changed(st, err);
-}
-
-static int sqlite_token_add(struct cw_store *s, const char *hash, const struct cw_token *token)
-{
-	/* A token of an unknown user fails its foreign key, which reads as -ENOENT. */
-	return run(to_sqlite(s), S_TOKEN_INSERT, "tttll", hash, token->app_id, token->uid,
-		   token->created_at, token->expires_at);
-}
-
-static int sqlite_token_find(struct cw_store *s, const char *hash, int64_t now,
-			     struct cw_token *out)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	struct cw_token token;
-	int err;
-
-	if ((err = stmt_bind(st, S_TOKEN_FIND, "tl", hash, now)) ||
-	    (err = get_one(st, S_TOKEN_FIND, row_token, &token)))
-		return err;
-	*out = token;
-	return 0;
-}
-
-static int sqlite_token_revoke(struct cw_store *s, const char *hash)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	int err;
-
-	err = run(st, S_TOKEN_REVOKE, "t", hash);
-	return changed(st, err);
-}
-
-static int sqlite_token_revoke_user(struct cw_store *s, const char *app_id, const char *uid,
-				    size_t *count)
-{
-	struct sqlite_store *st = to_sqlite(s);
-	int err;
-
-	err = run(st, S_TOKEN_REVOKE_USER, "tt", app_id, uid);
-	if (!err && count)
-		*count = (size_t)sqlite3_changes(st->db);
-	return err;
 }
 
 static const struct cw_store_ops sqlite_ops = {
@@ -887,7 +443,7 @@ static int pragma(struct sqlite_store *st, const char *sql, char *buf, size_t si
 		cw_error("store.sqlite", "op=pragma err=\"%s\"", sqlite3_errmsg(st->db));
 		goto out;
 	}
-	err = col_copy(stmt, 0, buf, size);
+	err = sq_col_copy(stmt, 0, buf, size);
 out:
 	sqlite3_finalize(stmt);
 	return err;
@@ -915,7 +471,7 @@ static int migrate_one(struct sqlite_store *st, bool *done)
 	char buf[48];
 	int err, version;
 
-	if ((err = tx_begin(st)))
+	if ((err = sq_tx_begin(st)))
 		return err;
 	if ((err = pragma(st, "PRAGMA user_version", buf, sizeof(buf))))
 		goto out;
@@ -940,7 +496,7 @@ static int migrate_one(struct sqlite_store *st, bool *done)
 		goto out;
 	cw_info("store.sqlite", "op=migrate version=%d", version + 1);
 out:
-	return tx_end(st, err);
+	return sq_tx_end(st, err);
 }
 
 static int migrate(struct sqlite_store *st)
