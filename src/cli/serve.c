@@ -7,16 +7,65 @@
 
 #include <uv.h>
 
+#include "calls/calls.h"
 #include "cli/cli.h"
 #include "http/http.h"
+#include "rt/rt.h"
 #include "util/util.h"
 
 struct server {
 	uv_loop_t loop;
 	uv_signal_t sigint, sigterm;
+	/* Group commit: the writes of one loop iteration are committed together, before the
+	 * loop waits again (prepare) and right after I/O (check). */
+	uv_prepare_t prepare;
+	uv_check_t check;
+	struct cw_store *store;
 	struct cw_http *http;
+	struct cw_calls *calls;
+	struct cw_rt *rt;
 	int stopping;
 };
+
+static void commit(struct server *s)
+{
+	bool ok;
+
+	if (!cw_store_batch_open(s->store))
+		return;
+	ok = cw_store_batch_commit(s->store) == 0;
+	if (!ok)
+		cw_error("store.commit", "%s", "err=\"batch failed; answers replaced by errors\"");
+	if (s->rt)
+		cw_rt_commit(s->rt, ok);
+	if (s->http)
+		cw_http_commit(s->http, ok);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+	commit(h->data);
+}
+
+static void on_check(uv_check_t *h)
+{
+	commit(h->data);
+}
+
+static void hook_request(void *ctx, const struct cw_cred *cred, const char *method, json_t *params,
+			 json_t **result, json_t **error)
+{
+	struct server *s = ctx;
+
+	cw_http_ws_request(s->http, cred, method, params, result, error);
+}
+
+static void hook_presence(void *ctx, const char *app_id, const char *uid, bool online)
+{
+	struct server *s = ctx;
+
+	cw_calls_presence(s->calls, app_id, uid, online);
+}
 
 static void on_signal(uv_signal_t *sig, int signum)
 {
@@ -27,8 +76,13 @@ static void on_signal(uv_signal_t *sig, int signum)
 	cw_info("server.stopping", "signal=%d", signum);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
-	/* lws closes its connections and handles; the loop ends when none is left. */
+	/* lws closes its connections and handles; then the service's timers go, and the
+	 * loop ends when no handle is left. What the last callbacks wrote is committed. */
 	cw_http_stop(s->http);
+	commit(s);
+	cw_calls_free(s->calls);
+	uv_close((uv_handle_t *)&s->prepare, NULL);
+	uv_close((uv_handle_t *)&s->check, NULL);
 }
 
 static int mkdirs(const char *path)
@@ -116,24 +170,45 @@ int cw_cmd_serve(int argc, char **argv)
 		goto out_store;
 
 	memset(&s, 0, sizeof(s));
+	s.store = store;
 	uv_loop_init(&s.loop);
 	uv_signal_init(&s.loop, &s.sigint);
 	uv_signal_init(&s.loop, &s.sigterm);
 	s.sigint.data = s.sigterm.data = &s;
 	uv_signal_start(&s.sigint, on_signal, SIGINT);
 	uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+	uv_prepare_init(&s.loop, &s.prepare);
+	uv_check_init(&s.loop, &s.check);
+	s.prepare.data = s.check.data = &s;
+	uv_prepare_start(&s.prepare, on_prepare);
+	uv_check_start(&s.check, on_check);
 	signal(SIGPIPE, SIG_IGN);
+
+	struct cw_rt_hooks hooks = {.ctx = &s, .request = hook_request, .presence = hook_presence};
+	if (cw_calls_new(&s.calls, &s.loop, store) != 0 ||
+	    cw_rt_new(&s.rt, &s.loop, store, &auth, &hooks) != 0)
+		goto out_loop;
+	cw_calls_set_rt(s.calls, s.rt);
+	if (cw_calls_start(s.calls) != 0) {
+		fprintf(stderr, "callwire serve: cannot load the active calls\n");
+		goto out_loop;
+	}
+	commit(&s);
 
 	hcfg.host = host;
 	hcfg.port = port;
-	if (cw_http_start(&s.http, &s.loop, &hcfg, store, &auth) != 0) {
+	if (cw_http_start(&s.http, &s.loop, &hcfg, store, &auth, s.calls, s.rt) != 0) {
 		fprintf(stderr, "callwire serve: cannot listen on %s\n", cfg.listen);
 		s.stopping = 1;
 		uv_close((uv_handle_t *)&s.sigint, NULL);
 		uv_close((uv_handle_t *)&s.sigterm, NULL);
 		cw_http_stop(s.http);
+		cw_calls_free(s.calls);
+		uv_close((uv_handle_t *)&s.prepare, NULL);
+		uv_close((uv_handle_t *)&s.check, NULL);
 		uv_run(&s.loop, UV_RUN_DEFAULT);
 		cw_http_free(s.http);
+		cw_rt_free(s.rt);
 		uv_run(&s.loop, UV_RUN_DEFAULT);
 		goto out_loop;
 	}
@@ -141,7 +216,10 @@ int cw_cmd_serve(int argc, char **argv)
 		store->ops->name);
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	cw_http_free(s.http);
+	cw_rt_free(s.rt);
 	uv_run(&s.loop, UV_RUN_DEFAULT);
+	if (cw_store_batch_open(store))
+		cw_store_batch_commit(store);
 	rc = 0;
 	cw_info("server.stopped", "%s", "");
 out_loop:

@@ -4,7 +4,11 @@
 
 #include <uv.h>
 
+#include <jansson.h>
+
 #include "auth/auth.h"
+#include "calls/calls.h"
+#include "rt/rt.h"
 #include "store/store.h"
 
 struct cw_http;
@@ -14,9 +18,20 @@ struct cw_http_config {
 	int port;
 };
 
-/* Starts serving on loop. The store and auth must outlive the server. */
+/* Starts serving HTTP, and the realtime WebSocket of rt, on loop. Everything passed in
+ * must outlive the server. */
 int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_config *cfg,
-		  struct cw_store *store, struct cw_auth *auth);
+		  struct cw_store *store, struct cw_auth *auth, struct cw_calls *calls,
+		  struct cw_rt *rt);
+
+/* After the store batch of this loop iteration was committed (or failed): responses held
+ * back until then are sent (or replaced by 500). */
+void cw_http_commit(struct cw_http *h, bool ok);
+
+/* The realtime layer's request hook: runs a WebSocket request with the connection's
+ * credential through the REST handlers. */
+void cw_http_ws_request(struct cw_http *h, const struct cw_cred *cred, const char *method,
+			json_t *params, json_t **result, json_t **error);
 
 /* Stops accepting and closes every connection. The caller then runs the loop until its
  * handles have closed, and calls cw_http_free. Safe with NULL. */

@@ -33,16 +33,23 @@ enum cw_err {
 	CW_E_CONFLICT,
 	CW_E_TOO_LARGE,
 	CW_E_INTERNAL,
+	CW_E_CALL_IN_PROGRESS,
+	CW_E_INVALID_STATE,
+	CW_E_RATE_LIMITED,
 };
 
 struct cw_metrics;
 struct cw_route;
+struct cw_calls;
+struct cw_rt;
 
 /* One HTTP request and its response, independent of libwebsockets. */
 struct cw_req {
 	struct cw_store *store;
 	struct cw_auth *auth;
 	struct cw_metrics *metrics;
+	struct cw_calls *calls;
+	struct cw_rt *rt;
 	int method;
 	const char *path;
 	const char *query;  /* "a=1&b=2", already URL-decoded per value, or "" */
@@ -57,6 +64,7 @@ struct cw_req {
 	char id[CW_UID_MAX + 1];  /* uid or guid */
 	char sub[CW_UID_MAX + 1]; /* member uid */
 	struct cw_cred cred;
+	bool cred_preset;  /* cred was resolved already (a WebSocket request) */
 	struct cw_app app; /* loaded by cw_req_app_auth */
 
 	/* The response. */
@@ -65,6 +73,7 @@ struct cw_req {
 	size_t resp_len;
 	const char *content_type;
 	char allow[64];
+	int retry_after; /* seconds for a Retry-After header, 0 = none */
 };
 
 typedef void (*cw_handler)(struct cw_req *req);
@@ -84,6 +93,9 @@ void cw_reply_text(struct cw_req *req, int status, const char *type, char *text,
 void cw_reply_empty(struct cw_req *req, int status);
 void cw_reply_error(struct cw_req *req, enum cw_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* An error with more fields in its error object (e.g. "call"); extra is stolen. */
+void cw_reply_error_with(struct cw_req *req, enum cw_err err, json_t *extra, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Replies 400 for a validation failure, 404 for -ENOENT, 409 for -EEXIST, else 500. */
 void cw_reply_errno(struct cw_req *req, int err, const char *what);
 
@@ -139,5 +151,17 @@ void cw_h_tokens_revoke(struct cw_req *req);
 void cw_h_login(struct cw_req *req);
 void cw_h_me(struct cw_req *req);
 void cw_h_logout(struct cw_req *req);
+void cw_h_call_create(struct cw_req *req);
+void cw_h_call_active(struct cw_req *req);
+void cw_h_calls_list(struct cw_req *req);
+void cw_h_call_get(struct cw_req *req);
+void cw_h_call_accept(struct cw_req *req);
+void cw_h_call_reject(struct cw_req *req);
+void cw_h_call_cancel(struct cw_req *req);
+void cw_h_call_end(struct cw_req *req);
+
+/* Runs a WebSocket request through the same handlers as REST (ws.c). */
+void cw_ws_request(struct cw_req *tmpl, const char *method, json_t *params, json_t **result,
+		   json_t **error);
 
 #endif

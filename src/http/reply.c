@@ -21,6 +21,9 @@ static const struct {
 	[CW_E_CONFLICT] = {409, "ERR_CONFLICT"},
 	[CW_E_TOO_LARGE] = {413, "ERR_PAYLOAD_TOO_LARGE"},
 	[CW_E_INTERNAL] = {500, "ERR_INTERNAL"},
+	[CW_E_CALL_IN_PROGRESS] = {409, "ERR_CALL_IN_PROGRESS"},
+	[CW_E_INVALID_STATE] = {409, "ERR_INVALID_STATE"},
+	[CW_E_RATE_LIMITED] = {429, "ERR_RATE_LIMITED"},
 };
 
 void cw_reply_text(struct cw_req *req, int status, const char *type, char *text, size_t len)
@@ -49,17 +52,19 @@ void cw_reply_empty(struct cw_req *req, int status)
 	cw_reply_text(req, status, NULL, NULL, 0);
 }
 
-void cw_reply_error(struct cw_req *req, enum cw_err err, const char *fmt, ...)
+static void reply_error(struct cw_req *req, enum cw_err err, json_t *extra, const char *fmt,
+			va_list ap)
 {
 	char msg[512];
-	va_list ap;
-	json_t *j;
+	json_t *j, *e;
 	char *text;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	j = json_pack("{s:{s:s,s:s}}", "error", "code", errors[err].code, "message", msg);
+	e = json_pack("{s:s,s:s}", "code", errors[err].code, "message", msg);
+	if (e && extra)
+		json_object_update(e, extra);
+	json_decref(extra);
+	j = e ? json_pack("{s:o}", "error", e) : NULL;
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!text) {
@@ -68,6 +73,24 @@ void cw_reply_error(struct cw_req *req, enum cw_err err, const char *fmt, ...)
 			"{\"error\":{\"code\":\"ERR_INTERNAL\",\"message\":\"out of memory\"}}");
 	}
 	cw_reply_text(req, errors[err].status, "application/json", text, text ? strlen(text) : 0);
+}
+
+void cw_reply_error(struct cw_req *req, enum cw_err err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_error(req, err, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void cw_reply_error_with(struct cw_req *req, enum cw_err err, json_t *extra, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_error(req, err, extra, fmt, ap);
+	va_end(ap);
 }
 
 void cw_reply_errno(struct cw_req *req, int err, const char *what)
@@ -89,6 +112,8 @@ static bool resolve(struct cw_req *req)
 {
 	int err;
 
+	if (req->cred_preset)
+		return true;
 	if (!req->bearer) {
 		cw_reply_error(req, CW_E_UNAUTHORIZED,
 			       "missing credentials: send Authorization: Bearer <key or token>");

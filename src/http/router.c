@@ -23,6 +23,14 @@ static const struct cw_route routes[] = {
 	{"/v1/apps/{appId}/login", .post = cw_h_login},
 	{"/v1/apps/{appId}/me", .get = cw_h_me},
 	{"/v1/apps/{appId}/logout", .post = cw_h_logout},
+	{"/v1/apps/{appId}/calls", .get = cw_h_calls_list, .post = cw_h_call_create},
+	/* Before {sessionId}: "active" is not a session id the server makes. */
+	{"/v1/apps/{appId}/calls/active", .get = cw_h_call_active},
+	{"/v1/apps/{appId}/calls/{sessionId}", .get = cw_h_call_get},
+	{"/v1/apps/{appId}/calls/{sessionId}/accept", .post = cw_h_call_accept},
+	{"/v1/apps/{appId}/calls/{sessionId}/reject", .post = cw_h_call_reject},
+	{"/v1/apps/{appId}/calls/{sessionId}/cancel", .post = cw_h_call_cancel},
+	{"/v1/apps/{appId}/calls/{sessionId}/end", .post = cw_h_call_end},
 };
 
 const char *cw_method_name(int method)
@@ -132,7 +140,14 @@ static bool params_valid(struct cw_req *req, unsigned too_long)
 			       "appId: must be 1 to %d characters of [A-Za-z0-9_-]", CW_APPID_MAX);
 		return false;
 	}
-	if (req->id[0] && ((too_long & 2) || !cw_valid_uid(req->id))) {
+	if (req->id[0] && strstr(p, "{sessionId}")) {
+		if ((too_long & 2) || !cw_valid_session_id(req->id)) {
+			cw_reply_error(req, CW_E_BAD_REQUEST,
+				       "sessionId: must be 1 to %d characters of [A-Za-z0-9_-]",
+				       CW_APPID_MAX);
+			return false;
+		}
+	} else if (req->id[0] && ((too_long & 2) || !cw_valid_uid(req->id))) {
 		cw_reply_error(req, CW_E_BAD_REQUEST,
 			       "%s: must be 1 to %d characters of [A-Za-z0-9_.@-]",
 			       strstr(p, "{guid}") ? "guid" : "uid", CW_UID_MAX);

@@ -14,15 +14,23 @@
  * the answer; larger ones are answered at once and the connection is closed. */
 #define DISCARD_MAX (1024 * 1024)
 
+struct txn;
+
 struct cw_http {
 	struct lws_context *ctx;
 	struct cw_store *store;
 	struct cw_auth *auth;
 	struct cw_metrics *metrics;
+	struct cw_calls *calls;
+	struct cw_rt *rt;
+	struct lws_protocols protocols[3];
+	struct txn *held; /* answered during the open batch, sent after its commit */
 };
 
 /* One HTTP connection's current transaction; lws allocates it zeroed per connection. */
 struct txn {
+	struct lws *wsi;
+	struct txn *held_next, **held_prevp;
 	char *path, *query, *bearer;
 	char *body;
 	size_t body_len, body_cap;
@@ -32,8 +40,20 @@ struct txn {
 	struct cw_req req;
 };
 
+static void unhold(struct txn *t)
+{
+	if (t->held_prevp) {
+		*t->held_prevp = t->held_next;
+		if (t->held_next)
+			t->held_next->held_prevp = t->held_prevp;
+		t->held_next = NULL;
+		t->held_prevp = NULL;
+	}
+}
+
 static void txn_reset(struct txn *t)
 {
+	unhold(t);
 	free(t->path);
 	free(t->query);
 	if (t->bearer)
@@ -130,6 +150,8 @@ static void respond(struct cw_http *h, struct lws *wsi, struct txn *t)
 	r->store = h->store;
 	r->auth = h->auth;
 	r->metrics = h->metrics;
+	r->calls = h->calls;
+	r->rt = h->rt;
 	r->path = t->path;
 	r->query = t->query ? t->query : "";
 	r->bearer = t->bearer ? bearer ? bearer : "" : NULL;
@@ -145,10 +167,52 @@ static void respond(struct cw_http *h, struct lws *wsi, struct txn *t)
 	} else if (t->too_large && t->close_after) {
 		cw_reply_error(r, CW_E_TOO_LARGE, "body: larger than %d bytes", CW_BODY_MAX);
 	} else {
+		/* A request and its writes join the loop's batch; the answer waits for its
+		 * commit, so nothing is acknowledged before it is in the store. */
+		cw_store_batch_begin(h->store);
 		cw_dispatch(r);
 	}
 	t->responding = true;
-	lws_callback_on_writable(wsi);
+	t->wsi = wsi;
+	if (cw_store_batch_open(h->store)) {
+		t->held_next = h->held;
+		if (h->held)
+			h->held->held_prevp = &t->held_next;
+		h->held = t;
+		t->held_prevp = &h->held;
+	} else {
+		lws_callback_on_writable(wsi);
+	}
+}
+
+void cw_http_commit(struct cw_http *h, bool ok)
+{
+	struct txn *t;
+
+	while ((t = h->held)) {
+		unhold(t);
+		if (!ok)
+			cw_reply_error(&t->req, CW_E_INTERNAL,
+				       "storage error; nothing was changed");
+		lws_callback_on_writable(t->wsi);
+	}
+}
+
+void cw_http_ws_request(struct cw_http *h, const struct cw_cred *cred, const char *method,
+			json_t *params, json_t **result, json_t **error)
+{
+	struct cw_req tmpl = {0};
+
+	tmpl.store = h->store;
+	tmpl.auth = h->auth;
+	tmpl.metrics = h->metrics;
+	tmpl.calls = h->calls;
+	tmpl.rt = h->rt;
+	tmpl.cred = *cred;
+	tmpl.cred_preset = true;
+	tmpl.bearer = "";
+	tmpl.now = cw_now_ms();
+	cw_ws_request(&tmpl, method, params, result, error);
 }
 
 static int on_request(struct cw_http *h, struct lws *wsi, struct txn *t, const char *path)
@@ -237,6 +301,13 @@ static int on_writeable(struct cw_http *h, struct lws *wsi, struct txn *t)
 							       (const unsigned char *)r->allow,
 							       (int)strlen(r->allow), &p, end))
 			return -1;
+		if (r->retry_after) {
+			char ra[16];
+			int ralen = snprintf(ra, sizeof(ra), "%d", r->retry_after);
+			if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
+							 (const unsigned char *)ra, ralen, &p, end))
+				return -1;
+		}
 		if (t->close_after &&
 		    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
 						 (const unsigned char *)"close", 5, &p, end))
@@ -307,9 +378,10 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-static const struct lws_protocols protocols[] = {
-	{"http", cb_http, sizeof(struct txn), 0, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
+/* WebSocket pings after 15 s without traffic; a connection silent for 45 s is closed. */
+static const lws_retry_bo_t idle_policy = {
+	.secs_since_valid_ping = 15,
+	.secs_since_valid_hangup = 45,
 };
 
 static void lws_log(int level, const char *line)
@@ -328,7 +400,8 @@ static void lws_log(int level, const char *line)
 }
 
 int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_config *cfg,
-		  struct cw_store *store, struct cw_auth *auth)
+		  struct cw_store *store, struct cw_auth *auth, struct cw_calls *calls,
+		  struct cw_rt *rt)
 {
 	struct lws_context_creation_info info;
 	void *loops[1] = {loop};
@@ -339,6 +412,11 @@ int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_con
 		return -ENOMEM;
 	h->store = store;
 	h->auth = auth;
+	h->calls = calls;
+	h->rt = rt;
+	h->protocols[0] =
+		(struct lws_protocols){"http", cb_http, sizeof(struct txn), 0, 0, NULL, 0};
+	h->protocols[1] = cw_rt_protocol(rt);
 	h->metrics = cw_metrics_new();
 	if (!h->metrics) {
 		free(h);
@@ -353,7 +431,8 @@ int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_con
 	info.foreign_loops = loops;
 	info.iface = cfg->host;
 	info.port = cfg->port;
-	info.protocols = protocols;
+	info.protocols = h->protocols;
+	info.retry_and_idle_policy = &idle_policy;
 	info.user = h;
 	info.pcontext = &h->ctx;
 	info.max_http_header_data = 8192;

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "http/internal.h"
+#include "rt/rt.h"
 #include "util/util.h"
 
 #define ADMIN CW_ALLOW(CW_CRED_MASTER) | CW_ALLOW(CW_CRED_REST)
@@ -83,6 +84,8 @@ void cw_h_tokens_revoke(struct cw_req *req)
 		cw_reply_errno(req, err, "user");
 		return;
 	}
+	cw_rt_close_user(req->rt, req->app.id, req->id, NULL, CW_WS_BAD_TOKEN,
+			 "auth tokens revoked");
 	cw_reply_json(req, 200, json_pack("{s:I}", "revoked", (json_int_t)count));
 }
 
@@ -163,5 +166,7 @@ void cw_h_logout(struct cw_req *req)
 		cw_reply_errno(req, err, "token");
 		return;
 	}
+	cw_rt_close_user(req->rt, req->app.id, req->cred.uid, req->cred.hash, CW_WS_BAD_TOKEN,
+			 "logged out");
 	cw_reply_empty(req, 204);
 }

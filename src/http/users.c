@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http/internal.h"
+#include "rt/rt.h"
 #include "util/util.h"
 
 #define ADMIN CW_ALLOW(CW_CRED_MASTER) | CW_ALLOW(CW_CRED_REST)
@@ -115,5 +116,6 @@ void cw_h_user_delete(struct cw_req *req)
 		cw_reply_errno(req, err, "user");
 		return;
 	}
+	cw_rt_close_user(req->rt, req->app.id, req->id, NULL, CW_WS_BAD_TOKEN, "user deleted");
 	cw_reply_empty(req, 204);
 }

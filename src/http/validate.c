@@ -45,6 +45,11 @@ bool cw_valid_app_id(const char *s)
 	return valid_id(s, CW_APPID_MAX, false);
 }
 
+bool cw_valid_session_id(const char *s)
+{
+	return valid_id(s, CW_APPID_MAX, false);
+}
+
 int cw_parse_object(const char *buf, size_t len, json_t **out, struct cw_verr *e)
 {
 	json_error_t jerr;
@@ -399,4 +404,93 @@ int cw_cursor_decode(const char *s, char out[CW_UID_MAX + 1], struct cw_verr *e)
 void cw_cursor_encode(const char *id, char out[2 * CW_UID_MAX])
 {
 	cw_b64url_encode(id, strlen(id), out);
+}
+
+/* Reads an optional string field that must be one of names; *index gets its position. */
+static int get_enum(json_t *obj, const char *field, const char *const *names, size_t n,
+		    bool required, int *index, struct cw_verr *e)
+{
+	json_t *v = json_object_get(obj, field);
+
+	if (!v) {
+		if (required)
+			return fail(e, "%s: required", field);
+		return 0;
+	}
+	for (size_t i = 0; json_is_string(v) && i < n; i++) {
+		if (strcmp(json_string_value(v), names[i]) == 0) {
+			*index = (int)i;
+			return 0;
+		}
+	}
+	return n == 2 ? fail(e, "%s: must be \"%s\" or \"%s\"", field, names[0], names[1])
+		      : fail(e, "%s: not an allowed value", field);
+}
+
+int cw_check_call_create(json_t *body, struct cw_call_create *out, struct cw_verr *e)
+{
+	static const char *const receiver_types[] = {"user", "group"};
+	static const char *const types[] = {"audio", "video"};
+	int rtype = 0, type = 0, err;
+	long long timeout = 0;
+	bool present;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = cw_get_id(body, "receiver", &out->receiver, e)) ||
+	    (err = get_enum(body, "receiverType", receiver_types, 2, true, &rtype, e)) ||
+	    (err = get_enum(body, "type", types, 2, true, &type, e)) ||
+	    (err = cw_get_int(body, "timeout", 5, 300, &timeout, &present, e)) ||
+	    (err = cw_get_metadata(body, "metadata", &out->metadata, e)))
+		return err;
+	out->receiver_type = rtype ? CW_RECEIVER_GROUP : CW_RECEIVER_USER;
+	out->type = type ? CW_CALL_VIDEO : CW_CALL_AUDIO;
+	out->timeout = (int)timeout;
+	return 0;
+}
+
+int cw_check_reject(json_t *body, bool *busy, struct cw_verr *e)
+{
+	static const char *const statuses[] = {"rejected", "busy"};
+	int status = 0, err;
+
+	err = get_enum(body, "status", statuses, 2, false, &status, e);
+	*busy = status == 1;
+	return err;
+}
+
+int cw_check_end(json_t *body, bool *for_all, struct cw_verr *e)
+{
+	bool present;
+
+	*for_all = false;
+	return cw_get_bool(body, "forAll", for_all, &present, e);
+}
+
+int cw_call_cursor_decode(const char *s, int64_t *before, struct cw_verr *e)
+{
+	char buf[32], *end;
+	long long v;
+	int n;
+
+	*before = 0;
+	if (!s)
+		return 0;
+	n = cw_b64url_decode(s, strlen(s), buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return fail(e, "cursor: not a cursor this server issued");
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (*end || errno || v <= 0 || buf[0] == '+' || buf[0] == '-' || buf[0] == ' ')
+		return fail(e, "cursor: not a cursor this server issued");
+	*before = v;
+	return 0;
+}
+
+void cw_call_cursor_encode(int64_t id, char out[32])
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%lld", (long long)id);
+
+	cw_b64url_encode(buf, (size_t)n, out);
 }

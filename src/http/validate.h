@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "calls/machine.h"
 #include "store/store.h"
 
 #define CW_BODY_MAX 65536
@@ -50,6 +51,24 @@ int cw_check_user_patch(json_t *body, struct cw_user *user, unsigned *fields, st
 int cw_check_group_create(json_t *body, struct cw_group *group, struct cw_verr *e);
 int cw_check_token_create(json_t *body, long long *ttl, struct cw_verr *e);
 int cw_check_login(json_t *body, const char **uid, const char **auth_key, struct cw_verr *e);
+
+/* POST …/calls. metadata (malloc'd JSON text or NULL) is the caller's to free. */
+struct cw_call_create {
+	const char *receiver;
+	enum cw_receiver_type receiver_type;
+	enum cw_call_type type;
+	int timeout; /* 0 = the app's ringTimeout */
+	char *metadata;
+};
+int cw_check_call_create(json_t *body, struct cw_call_create *out, struct cw_verr *e);
+/* POST …/reject {status?: "rejected"|"busy"}; POST …/end {forAll?: bool}. */
+int cw_check_reject(json_t *body, bool *busy, struct cw_verr *e);
+int cw_check_end(json_t *body, bool *for_all, struct cw_verr *e);
+bool cw_valid_session_id(const char *s);
+
+/* Call-log cursors: the base64url of the last call's order key. */
+int cw_call_cursor_decode(const char *s, int64_t *before, struct cw_verr *e);
+void cw_call_cursor_encode(int64_t id, char out[32]);
 
 /* Query values. limit: 1..max, default def. A cursor is the base64url of the last id. */
 int cw_parse_limit(const char *s, int def, int max, int *out, struct cw_verr *e);

@@ -66,15 +66,94 @@ static const char *const migrations[] = {
 	" FOREIGN KEY (app_id, uid) REFERENCES users (app_id, uid) ON DELETE CASCADE"
 	") WITHOUT ROWID;"
 	"CREATE INDEX auth_tokens_by_user ON auth_tokens (app_id, uid);",
+
+	/* 2: the call rate limit setting, the call log and the per-user event log. Enums are
+	 * stored by their contract names, so the file reads well in the sqlite3 shell. */
+	"ALTER TABLE apps ADD COLUMN call_rate_limit INTEGER NOT NULL DEFAULT 30;"
+	/* AUTOINCREMENT: an id is never reused, even after the newest call is deleted, so a
+	 * list cursor (an id) always means the same place in the log. */
+	"CREATE TABLE calls ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" app_id TEXT NOT NULL COLLATE BINARY REFERENCES apps (id) ON DELETE CASCADE,"
+	" session_id TEXT NOT NULL COLLATE BINARY,"
+	" category TEXT NOT NULL,"
+	" type TEXT NOT NULL,"
+	" receiver_type TEXT NOT NULL,"
+	" initiator TEXT NOT NULL COLLATE BINARY,"
+	" receiver TEXT NOT NULL COLLATE BINARY,"
+	" status TEXT NOT NULL,"
+	" initiated_at INTEGER NOT NULL,"
+	" joined_at INTEGER NOT NULL DEFAULT 0,"
+	" ended_at INTEGER NOT NULL DEFAULT 0,"
+	" ring_deadline INTEGER NOT NULL DEFAULT 0,"
+	" metadata TEXT NOT NULL DEFAULT '{}',"
+	" initiator_name TEXT,"
+	" receiver_name TEXT,"
+	" has_recording INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE (app_id, session_id)"
+	");"
+	/* An app's log, newest first; also the index the cascade from apps needs. */
+	"CREATE INDEX calls_by_app ON calls (app_id, id);"
+	/* Only the few live calls, for reconciliation at start. */
+	"CREATE INDEX calls_active ON calls (status) WHERE status IN ('initiated', 'ongoing');"
+	"CREATE TABLE call_participants ("
+	" call_id INTEGER NOT NULL REFERENCES calls (id) ON DELETE CASCADE,"
+	" position INTEGER NOT NULL,"
+	" uid TEXT NOT NULL COLLATE BINARY,"
+	" state TEXT NOT NULL,"
+	" initiator INTEGER NOT NULL,"
+	" device TEXT NOT NULL DEFAULT '',"
+	" joined_at INTEGER NOT NULL DEFAULT 0,"
+	" left_at INTEGER NOT NULL DEFAULT 0,"
+	" time_in INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (call_id, position)"
+	") WITHOUT ROWID;"
+	/* A user's log, newest first: walked backwards from a cursor, joined to calls for the
+	 * app. Unique because a uid has one participant record per call. */
+	"CREATE UNIQUE INDEX call_participants_by_user ON call_participants (uid, call_id);"
+	/* The last seq given to each user; kept apart from events so that pruning never lets a
+	 * seq be given twice. */
+	"CREATE TABLE user_seq ("
+	" app_id TEXT NOT NULL COLLATE BINARY,"
+	" uid TEXT NOT NULL COLLATE BINARY,"
+	" seq INTEGER NOT NULL,"
+	" PRIMARY KEY (app_id, uid)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE events ("
+	" app_id TEXT NOT NULL COLLATE BINARY,"
+	" uid TEXT NOT NULL COLLATE BINARY,"
+	" seq INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" body TEXT NOT NULL,"
+	" PRIMARY KEY (app_id, uid, seq)"
+	") WITHOUT ROWID;",
 };
 
 /* The SQL of each enum stmt_id. The row readers in sqlite_<area>.c read the columns in the
  * order these SELECTs list them. */
 #define APP_COLS                                                                                   \
 	"id, name, auth_key_hash, rest_key_hash, auth_key_login, ring_timeout, auto_busy, "        \
-	"reconnect_grace, idle_timeout, max_participants, created_at"
+	"reconnect_grace, idle_timeout, max_participants, call_rate_limit, created_at"
 #define USER_COLS "uid, name, avatar, metadata, created_at, updated_at"
 #define GROUP_COLS "guid, name, created_at"
+#define CALL_COLS                                                                                  \
+	"c.id, c.app_id, c.session_id, c.category, c.type, c.receiver_type, c.initiator, "         \
+	"c.receiver, c.status, c.initiated_at, c.joined_at, c.ended_at, c.ring_deadline, "         \
+	"c.metadata, c.initiator_name, c.receiver_name, c.has_recording"
+#define PART_COLS "uid, state, initiator, device, joined_at, left_at, time_in"
+
+/* The filters of call_list, shared by its two statements so both bind the same parameters.
+ * A NULL text, a negative has_recording or a zero direction disables a filter: one prepared
+ * statement serves every combination. ?2 is the member (direction compares the initiator
+ * with it), ?3 with_uid, ?4 guid, ?5 direction, ?6 type, ?7 status, ?8 category,
+ * ?9 has_recording; ?1 app_id, ?10 before and ?11 the limit are in the statements. */
+#define CALL_FILTERS                                                                               \
+	" AND (?3 IS NULL OR EXISTS (SELECT 1 FROM call_participants w"                            \
+	" WHERE w.uid = ?3 AND w.call_id = c.id))"                                                 \
+	" AND (?4 IS NULL OR (c.receiver_type = 'group' AND c.receiver = ?4))"                     \
+	" AND (?5 = 0 OR (?5 = 1 AND c.initiator <> ?2) OR (?5 = 2 AND c.initiator = ?2))"         \
+	" AND (?6 IS NULL OR c.type = ?6) AND (?7 IS NULL OR c.status = ?7)"                       \
+	" AND (?8 IS NULL OR c.category = ?8) AND (?9 < 0 OR c.has_recording = ?9)"
 
 static const struct {
 	const char *name; /* the op= of log lines */
@@ -83,16 +162,19 @@ static const struct {
 	[S_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
 	[S_COMMIT] = {"commit", "COMMIT"},
 	[S_ROLLBACK] = {"rollback", "ROLLBACK"},
+	[S_SAVEPOINT] = {"savepoint", "SAVEPOINT sq"},
+	[S_RELEASE] = {"release", "RELEASE sq"},
+	[S_ROLLBACK_TO] = {"rollback_to", "ROLLBACK TO sq"},
 	[S_APP_INSERT] = {"app_create", "INSERT INTO apps (" APP_COLS ")"
-					" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+					" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
 	[S_APP_GET] = {"app_get", "SELECT " APP_COLS " FROM apps WHERE id = ?"},
 	[S_APP_BY_REST_KEY] = {"app_find_by_rest_key",
 			       "SELECT " APP_COLS " FROM apps WHERE rest_key_hash = ?"},
 	[S_APP_SETTINGS] =
 		{"app_set_settings",
 		 "UPDATE apps SET auth_key_login = ?2, ring_timeout = ?3, auto_busy = ?4,"
-		 " reconnect_grace = ?5, idle_timeout = ?6, max_participants = ?7"
-		 " WHERE id = ?1"},
+		 " reconnect_grace = ?5, idle_timeout = ?6, max_participants = ?7,"
+		 " call_rate_limit = ?8 WHERE id = ?1"},
 	[S_APP_LIST] = {"app_list",
 			"SELECT " APP_COLS " FROM apps WHERE id > ? ORDER BY id LIMIT ?"},
 	[S_USER_INSERT] = {"user_create", "INSERT INTO users (app_id, " USER_COLS
@@ -133,6 +215,61 @@ static const struct {
 	[S_TOKEN_REVOKE] = {"token_revoke", "DELETE FROM auth_tokens WHERE hash = ?"},
 	[S_TOKEN_REVOKE_USER] = {"token_revoke_user",
 				 "DELETE FROM auth_tokens WHERE app_id = ? AND uid = ?"},
+	/* Insert and update bind the same sixteen parameters in the same order. */
+	[S_CALL_INSERT] = {"call_create",
+			   "INSERT INTO calls (app_id, session_id, category, type, receiver_type,"
+			   " initiator, receiver, status, initiated_at, joined_at, ended_at,"
+			   " ring_deadline, metadata, initiator_name, receiver_name, has_recording)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+			   " ?15, ?16)"},
+	[S_CALL_UPDATE] = {"call_update",
+			   "UPDATE calls SET category = ?3, type = ?4, receiver_type = ?5,"
+			   " initiator = ?6, receiver = ?7, status = ?8, initiated_at = ?9,"
+			   " joined_at = ?10, ended_at = ?11, ring_deadline = ?12, metadata = ?13,"
+			   " initiator_name = ?14, receiver_name = ?15, has_recording = ?16"
+			   " WHERE app_id = ?1 AND session_id = ?2 RETURNING id"},
+	[S_CALL_GET] = {"call_get", "SELECT " CALL_COLS " FROM calls c"
+				    " WHERE c.app_id = ? AND c.session_id = ?"},
+	[S_CALL_LIST_APP] = {"call_list", "SELECT " CALL_COLS " FROM calls c"
+					  " WHERE c.app_id = ?1 AND c.id < ?10" CALL_FILTERS
+					  " ORDER BY c.id DESC LIMIT ?11"},
+	/* CROSS JOIN fixes the join order: walk the member's index entries backwards from the
+	 * cursor and stop at the limit, rather than scan the whole app's log. */
+	[S_CALL_LIST_USER] = {"call_list_user",
+			      "SELECT " CALL_COLS " FROM call_participants m"
+			      " CROSS JOIN calls c ON c.id = m.call_id"
+			      " WHERE m.uid = ?2 AND m.call_id < ?10 AND c.app_id = ?1" CALL_FILTERS
+			      " ORDER BY m.call_id DESC LIMIT ?11"},
+	/* The same condition as the partial index calls_active, so that it is used. */
+	[S_CALL_LIST_ACTIVE] = {"call_list_active",
+				"SELECT " CALL_COLS " FROM calls c"
+				" WHERE c.status IN ('initiated', 'ongoing') ORDER BY c.id"},
+	[S_PART_UPSERT] = {"participant_put",
+			   "INSERT INTO call_participants (call_id, position, " PART_COLS ")"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			   " ON CONFLICT (call_id, position) DO UPDATE SET uid = excluded.uid,"
+			   " state = excluded.state, initiator = excluded.initiator,"
+			   " device = excluded.device, joined_at = excluded.joined_at,"
+			   " left_at = excluded.left_at, time_in = excluded.time_in"},
+	[S_PART_TRIM] = {"participant_trim",
+			 "DELETE FROM call_participants WHERE call_id = ? AND position >= ?"},
+	[S_PART_LIST] = {"participant_list", "SELECT " PART_COLS " FROM call_participants"
+					     " WHERE call_id = ? ORDER BY position"},
+	[S_SEQ_NEXT] = {"event_seq", "INSERT INTO user_seq (app_id, uid, seq) VALUES (?, ?, 1)"
+				     " ON CONFLICT (app_id, uid) DO UPDATE SET seq = seq + 1"
+				     " RETURNING seq"},
+	[S_SEQ_GET] = {"event_last_seq", "SELECT seq FROM user_seq WHERE app_id = ? AND uid = ?"},
+	[S_EVENT_INSERT] = {"event_append",
+			    "INSERT INTO events (app_id, uid, seq, created_at, body)"
+			    " VALUES (?, ?, ?, ?, ?)"},
+	[S_EVENT_AFTER] = {"events_after",
+			   "SELECT seq, created_at, body FROM events"
+			   " WHERE app_id = ? AND uid = ? AND seq > ? ORDER BY seq LIMIT ?"},
+	/* No index on created_at: pruning is rare and the table holds only recent events. */
+	[S_EVENT_PRUNE] = {"events_prune",
+			   "DELETE FROM events WHERE created_at < ?1 AND seq <= (SELECT s.seq"
+			   " FROM user_seq s WHERE s.app_id = events.app_id AND s.uid = events.uid)"
+			   " - ?2"},
 };
 
 struct sqlite_store *sq_to_sqlite(struct cw_store *s)
@@ -183,6 +320,14 @@ static int stmt_bindv(struct sqlite_store *st, enum stmt_id id, const char *type
 	const char *arg;
 	int rc = SQLITE_OK;
 
+	/* SQLite ends a transaction by itself on some failures (a full disk, an I/O error).
+	 * Inside a batch, the writes that follow would then commit one by one behind the
+	 * batch owner's back, so every statement fails until the owner ends the batch. */
+	if (st->batch && sqlite3_get_autocommit(st->db)) {
+		cw_error("store.sqlite", "op=%s err=\"the batch's transaction was rolled back\"",
+			 stmt_defs[id].name);
+		return -EIO;
+	}
 	/* A type string that does not match the statement is a bug; refuse it before reading
 	 * arguments that may not be there. */
 	if (strlen(types) != (size_t)sqlite3_bind_parameter_count(stmt)) {
@@ -344,14 +489,36 @@ int64_t sq_list_limit(size_t limit)
 	return limit >= (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit + 1;
 }
 
+/* Inside a batch an op's writes must stay in the batch's transaction, so the op nests a
+ * savepoint there: its failure undoes only its own writes, and the batch goes on. */
 int sq_tx_begin(struct sqlite_store *st)
 {
-	return sq_run(st, S_BEGIN, "");
+	int err;
+
+	if (sqlite3_get_autocommit(st->db))
+		return sq_run(st, S_BEGIN, "");
+	if ((err = sq_run(st, S_SAVEPOINT, "")))
+		return err;
+	st->savepoints++;
+	return 0;
 }
 
 /* Commits when err is 0, otherwise rolls back; returns the op's result. */
 int sq_tx_end(struct sqlite_store *st, int err)
 {
+	if (st->savepoints > 0) {
+		st->savepoints--;
+		if (!err && !(err = sq_run(st, S_RELEASE, "")))
+			return 0;
+		/* ROLLBACK TO undoes the op's writes but leaves the savepoint in place; RELEASE
+		 * then removes it. Neither applies when SQLite has already rolled back the whole
+		 * transaction, which the batch reports at its end. */
+		if (!sqlite3_get_autocommit(st->db)) {
+			sq_run(st, S_ROLLBACK_TO, "");
+			sq_run(st, S_RELEASE, "");
+		}
+		return err;
+	}
 	if (!err && !(err = sq_run(st, S_COMMIT, "")))
 		return 0;
 	/* Some errors end the transaction by themselves; only roll back one still open, so
@@ -387,6 +554,57 @@ int sq_col_dup(sqlite3_stmt *stmt, int i, char **out)
 	return 0;
 }
 
+/* Group commit. The batch is tracked apart from sqlite3_get_autocommit so that a transaction
+ * SQLite rolled back on its own is noticed (see stmt_bindv) instead of silently ending it. */
+static int sqlite_batch_begin(struct cw_store *s)
+{
+	struct sqlite_store *st = sq_to_sqlite(s);
+	int err;
+
+	if (st->batch)
+		return 0;
+	if ((err = sq_run(st, S_BEGIN, "")))
+		return err;
+	st->batch = true;
+	return 0;
+}
+
+static int sqlite_batch_commit(struct cw_store *s)
+{
+	struct sqlite_store *st = sq_to_sqlite(s);
+
+	if (!st->batch)
+		return 0;
+	st->batch = false;
+	if (sqlite3_get_autocommit(st->db)) {
+		cw_error("store.sqlite",
+			 "op=commit err=\"the batch's transaction was rolled back\"");
+		return -EIO;
+	}
+	if (sq_run(st, S_COMMIT, "") == 0)
+		return 0;
+	if (!sqlite3_get_autocommit(st->db))
+		sq_run(st, S_ROLLBACK, "");
+	return -EIO;
+}
+
+static void sqlite_batch_rollback(struct cw_store *s)
+{
+	struct sqlite_store *st = sq_to_sqlite(s);
+
+	if (!st->batch)
+		return;
+	st->batch = false;
+	if (!sqlite3_get_autocommit(st->db))
+		sq_run(st, S_ROLLBACK, "");
+}
+
+static bool sqlite_batch_open(struct cw_store *s)
+{
+	return sq_to_sqlite(s)->batch;
+}
+
+/* A batch still open is rolled back by sqlite3_close: what was not committed is lost. */
 static void sqlite_close(struct cw_store *s)
 {
 	struct sqlite_store *st = sq_to_sqlite(s);
@@ -422,6 +640,19 @@ static const struct cw_store_ops sqlite_ops = {
 	.token_find = sqlite_token_find,
 	.token_revoke = sqlite_token_revoke,
 	.token_revoke_user = sqlite_token_revoke_user,
+	.call_create = sqlite_call_create,
+	.call_update = sqlite_call_update,
+	.call_get = sqlite_call_get,
+	.call_list = sqlite_call_list,
+	.call_list_active = sqlite_call_list_active,
+	.event_append = sqlite_event_append,
+	.events_after = sqlite_events_after,
+	.event_last_seq = sqlite_event_last_seq,
+	.events_prune = sqlite_events_prune,
+	.batch_begin = sqlite_batch_begin,
+	.batch_commit = sqlite_batch_commit,
+	.batch_rollback = sqlite_batch_rollback,
+	.batch_open = sqlite_batch_open,
 };
 
 static int exec(struct sqlite_store *st, const char *op, const char *sql)

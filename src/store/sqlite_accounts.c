@@ -25,7 +25,8 @@ static int row_app(sqlite3_stmt *stmt, void *item)
 	a->settings.reconnect_grace = sqlite3_column_int(stmt, 7);
 	a->settings.idle_timeout = sqlite3_column_int(stmt, 8);
 	a->settings.max_participants = sqlite3_column_int(stmt, 9);
-	a->created_at = sqlite3_column_int64(stmt, 10);
+	a->settings.call_rate_limit = sqlite3_column_int(stmt, 10);
+	a->created_at = sqlite3_column_int64(stmt, 11);
 out:
 	if (err)
 		cw_app_free(a);
@@ -104,10 +105,10 @@ int sqlite_app_create(struct cw_store *s, const struct cw_app *app)
 {
 	const struct cw_settings *c = &app->settings;
 
-	return sq_run(sq_to_sqlite(s), S_APP_INSERT, "ttttiiiiiil", app->id,
+	return sq_run(sq_to_sqlite(s), S_APP_INSERT, "ttttiiiiiiil", app->id,
 		      sq_str_or(app->name, ""), app->auth_key_hash, app->rest_key_hash,
 		      c->auth_key_login, c->ring_timeout, c->auto_busy, c->reconnect_grace,
-		      c->idle_timeout, c->max_participants, app->created_at);
+		      c->idle_timeout, c->max_participants, c->call_rate_limit, app->created_at);
 }
 
 int sqlite_app_get(struct cw_store *s, const char *app_id, struct cw_app *out)
@@ -141,8 +142,9 @@ int sqlite_app_set_settings(struct cw_store *s, const char *app_id, const struct
 	struct sqlite_store *st = sq_to_sqlite(s);
 	int err;
 
-	err = sq_run(st, S_APP_SETTINGS, "tiiiiii", app_id, c->auth_key_login, c->ring_timeout,
-		     c->auto_busy, c->reconnect_grace, c->idle_timeout, c->max_participants);
+	err = sq_run(st, S_APP_SETTINGS, "tiiiiiii", app_id, c->auth_key_login, c->ring_timeout,
+		     c->auto_busy, c->reconnect_grace, c->idle_timeout, c->max_participants,
+		     c->call_rate_limit);
 	return sq_changed(st, err);
 }
 

@@ -18,6 +18,9 @@ enum stmt_id {
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
 	S_TX_END, /* not a statement: the end of the ones the migrations need */
 	S_APP_INSERT = S_TX_END,
 	S_APP_GET,
@@ -43,6 +46,20 @@ enum stmt_id {
 	S_TOKEN_FIND,
 	S_TOKEN_REVOKE,
 	S_TOKEN_REVOKE_USER,
+	S_CALL_INSERT,
+	S_CALL_UPDATE,
+	S_CALL_GET,
+	S_CALL_LIST_APP,
+	S_CALL_LIST_USER,
+	S_CALL_LIST_ACTIVE,
+	S_PART_UPSERT,
+	S_PART_TRIM,
+	S_PART_LIST,
+	S_SEQ_NEXT,
+	S_SEQ_GET,
+	S_EVENT_INSERT,
+	S_EVENT_AFTER,
+	S_EVENT_PRUNE,
 	S_COUNT
 };
 
@@ -50,6 +67,10 @@ struct sqlite_store {
 	struct cw_store base; /* first, so a struct cw_store * converts back */
 	sqlite3 *db;
 	sqlite3_stmt *stmts[S_COUNT];
+	/* A batch (store.h's group commit) is open: its transaction holds every write. */
+	bool batch;
+	/* How many sq_tx_begin calls that opened a savepoint are not yet ended. */
+	unsigned savepoints;
 };
 
 /* Fills one out-struct from the current row; frees what it allocated when it fails. */
@@ -85,9 +106,11 @@ int sq_collect(struct sqlite_store *st, enum stmt_id id, size_t limit, size_t si
 	       sq_release_fn release, void **outp, size_t *np, bool *morep);
 /* The LIMIT to bind for a list of limit items: one more, to learn whether more rows exist. */
 int64_t sq_list_limit(size_t limit);
-/* Begins a write transaction (BEGIN IMMEDIATE). */
+/* Begins a write transaction (BEGIN IMMEDIATE), or a savepoint inside one already open (a
+ * batch), so that an op is atomic on its own either way. */
 int sq_tx_begin(struct sqlite_store *st);
-/* Commits when err is 0, otherwise rolls back; returns err, or the commit's failure. */
+/* Commits (or releases the savepoint) when err is 0, otherwise rolls back what was written
+ * since sq_tx_begin; returns err, or the commit's failure. */
 int sq_tx_end(struct sqlite_store *st, int err);
 /* Copies NOT NULL text column i into buf; -ENOMEM when SQLite cannot convert it. */
 int sq_col_copy(sqlite3_stmt *stmt, int i, char *buf, size_t size);
@@ -124,5 +147,20 @@ int sqlite_token_find(struct cw_store *s, const char *hash, int64_t now, struct 
 int sqlite_token_revoke(struct cw_store *s, const char *hash);
 int sqlite_token_revoke_user(struct cw_store *s, const char *app_id, const char *uid,
 			     size_t *count);
+
+/* The ops of calls and of the per-user event log, in sqlite_calls.c; see store.h. */
+int sqlite_call_create(struct cw_store *s, struct cw_call_record *rec);
+int sqlite_call_update(struct cw_store *s, const struct cw_call_record *rec);
+int sqlite_call_get(struct cw_store *s, const char *app_id, const char *session_id,
+		    struct cw_call_record *out);
+int sqlite_call_list(struct cw_store *s, const struct cw_call_filter *f,
+		     struct cw_call_record **out, size_t *n, bool *more);
+int sqlite_call_list_active(struct cw_store *s, struct cw_call_record **out, size_t *n);
+int sqlite_event_append(struct cw_store *s, const char *app_id, const char *uid, const char *body,
+			int64_t now, int64_t *seq);
+int sqlite_events_after(struct cw_store *s, const char *app_id, const char *uid, int64_t after,
+			size_t limit, struct cw_event_record **out, size_t *n);
+int sqlite_event_last_seq(struct cw_store *s, const char *app_id, const char *uid, int64_t *seq);
+int sqlite_events_prune(struct cw_store *s, int64_t before, size_t keep, size_t *count);
 
 #endif

@@ -13,6 +13,7 @@ void cw_settings_default(struct cw_settings *s)
 	s->reconnect_grace = 30;
 	s->idle_timeout = 300;
 	s->max_participants = 50;
+	s->call_rate_limit = 30;
 }
 
 int cw_store_open(struct cw_store **sp, const char *url)
@@ -57,6 +58,31 @@ void cw_group_free(struct cw_group *group)
 	group->name = NULL;
 	group->members = NULL;
 	group->n_members = 0;
+}
+
+void cw_call_record_free(struct cw_call_record *rec)
+{
+	if (!rec)
+		return;
+	cw_call_free(&rec->call);
+	free(rec->metadata);
+	free(rec->initiator_name);
+	free(rec->receiver_name);
+	rec->metadata = rec->initiator_name = rec->receiver_name = NULL;
+}
+
+void cw_call_records_free(struct cw_call_record *recs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cw_call_record_free(&recs[i]);
+	free(recs);
+}
+
+void cw_event_records_free(struct cw_event_record *evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(evs[i].body);
+	free(evs);
 }
 
 void cw_apps_free(struct cw_app *apps, size_t n)
@@ -188,4 +214,74 @@ int cw_store_token_revoke_user(struct cw_store *s, const char *app_id, const cha
 			       size_t *count)
 {
 	return s->ops->token_revoke_user(s, app_id, uid, count);
+}
+
+int cw_store_call_create(struct cw_store *s, struct cw_call_record *rec)
+{
+	return s->ops->call_create(s, rec);
+}
+
+int cw_store_call_update(struct cw_store *s, const struct cw_call_record *rec)
+{
+	return s->ops->call_update(s, rec);
+}
+
+int cw_store_call_get(struct cw_store *s, const char *app_id, const char *session_id,
+		      struct cw_call_record *out)
+{
+	return s->ops->call_get(s, app_id, session_id, out);
+}
+
+int cw_store_call_list(struct cw_store *s, const struct cw_call_filter *f,
+		       struct cw_call_record **out, size_t *n, bool *more)
+{
+	return s->ops->call_list(s, f, out, n, more);
+}
+
+int cw_store_call_list_active(struct cw_store *s, struct cw_call_record **out, size_t *n)
+{
+	return s->ops->call_list_active(s, out, n);
+}
+
+int cw_store_event_append(struct cw_store *s, const char *app_id, const char *uid,
+			  const char *body, int64_t now, int64_t *seq)
+{
+	return s->ops->event_append(s, app_id, uid, body, now, seq);
+}
+
+int cw_store_events_after(struct cw_store *s, const char *app_id, const char *uid, int64_t after,
+			  size_t limit, struct cw_event_record **out, size_t *n)
+{
+	return s->ops->events_after(s, app_id, uid, after, limit, out, n);
+}
+
+int cw_store_event_last_seq(struct cw_store *s, const char *app_id, const char *uid,
+			    int64_t *seq)
+{
+	return s->ops->event_last_seq(s, app_id, uid, seq);
+}
+
+int cw_store_events_prune(struct cw_store *s, int64_t before, size_t keep, size_t *count)
+{
+	return s->ops->events_prune(s, before, keep, count);
+}
+
+int cw_store_batch_begin(struct cw_store *s)
+{
+	return s->ops->batch_begin(s);
+}
+
+int cw_store_batch_commit(struct cw_store *s)
+{
+	return s->ops->batch_commit(s);
+}
+
+void cw_store_batch_rollback(struct cw_store *s)
+{
+	s->ops->batch_rollback(s);
+}
+
+bool cw_store_batch_open(struct cw_store *s)
+{
+	return s->ops->batch_open(s);
 }

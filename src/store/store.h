@@ -7,9 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CW_APPID_MAX 64
-#define CW_UID_MAX 100
-#define CW_HASH_HEX 64
+#include "calls/machine.h"
+#include "util/util.h"
 
 /* App settings, as in the contract. */
 struct cw_settings {
@@ -19,6 +18,7 @@ struct cw_settings {
 	int reconnect_grace;  /* reconnectGrace seconds, default 30 */
 	int idle_timeout;     /* idleTimeout seconds, default 300, 0 = never */
 	int max_participants; /* maxParticipants, default 50 */
+	int call_rate_limit;  /* callRateLimit: call.initiate per user per minute, default 30 */
 };
 
 void cw_settings_default(struct cw_settings *s);
@@ -54,6 +54,39 @@ struct cw_token {
 	char uid[CW_UID_MAX + 1];
 	int64_t created_at;
 	int64_t expires_at; /* 0 = never */
+};
+
+/* A call as stored: the machine's call plus what the call log shows. */
+struct cw_call_record {
+	char app_id[CW_APPID_MAX + 1];
+	int64_t id; /* the store's order key, set by call_create: a later call has a larger id */
+	struct cw_call call;
+	char *metadata;	      /* JSON object text, "{}" by default */
+	char *initiator_name; /* names as they were when the call started */
+	char *receiver_name;
+	bool has_recording;
+};
+
+/* Which calls call_list returns, newest (largest id) first. */
+struct cw_call_filter {
+	const char *app_id;
+	const char *member;   /* only calls this uid took part in (initiator or receiver), or NULL */
+	const char *with_uid; /* only calls in which this uid also took part, or NULL */
+	const char *guid;     /* only group calls to this group, or NULL */
+	int direction;	      /* 0 any; 1 incoming: member is not the initiator; 2 outgoing */
+	int type;	      /* -1 any, else enum cw_call_type */
+	int status;	      /* -1 any, else enum cw_call_status */
+	int category;	      /* -1 any, else enum cw_call_category */
+	int has_recording;    /* -1 any, 0 or 1 */
+	int64_t before;	      /* only calls with id < before; 0 = from the newest */
+	size_t limit;
+};
+
+/* One entry of a user's event log. */
+struct cw_event_record {
+	int64_t seq;
+	int64_t created_at;
+	char *body; /* JSON object text of the event without its seq */
 };
 
 /* Fields of a user to change in cw_store_user_update. */
@@ -120,6 +153,38 @@ struct cw_store_ops {
 	/* Revokes every token of the user; *count (may be NULL) receives how many. */
 	int (*token_revoke_user)(struct cw_store *s, const char *app_id, const char *uid,
 				 size_t *count);
+
+	/* Calls. call_create sets rec->id; a session id already used in the app: -EEXIST.
+	 * call_update writes status, times and every participant of rec->call. */
+	int (*call_create)(struct cw_store *s, struct cw_call_record *rec);
+	int (*call_update)(struct cw_store *s, const struct cw_call_record *rec);
+	int (*call_get)(struct cw_store *s, const char *app_id, const char *session_id,
+			struct cw_call_record *out);
+	int (*call_list)(struct cw_store *s, const struct cw_call_filter *f,
+			 struct cw_call_record **out, size_t *n, bool *more);
+	/* Every initiated or ongoing call of every app (for reconciliation at start). */
+	int (*call_list_active)(struct cw_store *s, struct cw_call_record **out, size_t *n);
+
+	/* Per-user event log. event_append gives the event the user's next seq (1, 2, …,
+	 * never reused, across restarts). events_after returns up to limit events with
+	 * seq > after, ascending. event_last_seq is 0 for a user with no event yet. */
+	int (*event_append)(struct cw_store *s, const char *app_id, const char *uid,
+			    const char *body, int64_t now, int64_t *seq);
+	int (*events_after)(struct cw_store *s, const char *app_id, const char *uid,
+			    int64_t after, size_t limit, struct cw_event_record **out, size_t *n);
+	int (*event_last_seq)(struct cw_store *s, const char *app_id, const char *uid,
+			      int64_t *seq);
+	/* Deletes events created before `before` that are not among their user's latest
+	 * `keep`; *count (may be NULL) receives how many. */
+	int (*events_prune)(struct cw_store *s, int64_t before, size_t keep, size_t *count);
+
+	/* Group commit: batch_begin opens a transaction that every later write joins until
+	 * batch_commit (or batch_rollback). Ops that need their own transaction nest inside
+	 * it. batch_begin while a batch is open is a no-op. */
+	int (*batch_begin)(struct cw_store *s);
+	int (*batch_commit)(struct cw_store *s);
+	void (*batch_rollback)(struct cw_store *s);
+	bool (*batch_open)(struct cw_store *s);
 };
 
 struct cw_store {
@@ -136,6 +201,9 @@ int cw_store_sqlite_open(struct cw_store **sp, const char *path);
 /* The current schema version, for /healthz and tests. */
 int cw_store_schema_version(void);
 
+void cw_call_record_free(struct cw_call_record *rec);
+void cw_call_records_free(struct cw_call_record *recs, size_t n);
+void cw_event_records_free(struct cw_event_record *evs, size_t n);
 void cw_app_free(struct cw_app *app);
 void cw_user_free(struct cw_user *user);
 void cw_group_free(struct cw_group *group);
@@ -174,5 +242,23 @@ int cw_store_token_find(struct cw_store *s, const char *hash, int64_t now, struc
 int cw_store_token_revoke(struct cw_store *s, const char *hash);
 int cw_store_token_revoke_user(struct cw_store *s, const char *app_id, const char *uid,
 			       size_t *count);
+int cw_store_call_create(struct cw_store *s, struct cw_call_record *rec);
+int cw_store_call_update(struct cw_store *s, const struct cw_call_record *rec);
+int cw_store_call_get(struct cw_store *s, const char *app_id, const char *session_id,
+		      struct cw_call_record *out);
+int cw_store_call_list(struct cw_store *s, const struct cw_call_filter *f,
+		       struct cw_call_record **out, size_t *n, bool *more);
+int cw_store_call_list_active(struct cw_store *s, struct cw_call_record **out, size_t *n);
+int cw_store_event_append(struct cw_store *s, const char *app_id, const char *uid,
+			  const char *body, int64_t now, int64_t *seq);
+int cw_store_events_after(struct cw_store *s, const char *app_id, const char *uid, int64_t after,
+			  size_t limit, struct cw_event_record **out, size_t *n);
+int cw_store_event_last_seq(struct cw_store *s, const char *app_id, const char *uid,
+			    int64_t *seq);
+int cw_store_events_prune(struct cw_store *s, int64_t before, size_t keep, size_t *count);
+int cw_store_batch_begin(struct cw_store *s);
+int cw_store_batch_commit(struct cw_store *s);
+void cw_store_batch_rollback(struct cw_store *s);
+bool cw_store_batch_open(struct cw_store *s);
 
 #endif

@@ -9,6 +9,11 @@
 
 #define CW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Sizes of the contract's identifiers (without the terminating NUL). */
+#define CW_APPID_MAX 64 /* appId, sessionId */
+#define CW_UID_MAX 100	/* uid, guid */
+#define CW_HASH_HEX 64	/* SHA-256 in hex */
+
 /* Logging: one line per event in logfmt ("ts=… level=… event=… key=value …") on stderr.
  * Callers pass only key=value pairs in fmt; never a secret. */
 enum cw_log_level { CW_LOG_DEBUG, CW_LOG_INFO, CW_LOG_WARN, CW_LOG_ERROR };
