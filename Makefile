@@ -6,7 +6,7 @@ LISTEN ?= 127.0.0.1:8080
 DATA ?= ./data
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run test test-unit test-asan fuzz install clean format
+.PHONY: all deps build run test test-unit test-asan fuzz bench install clean format
 
 all: build
 
@@ -48,6 +48,10 @@ fuzz: deps
 		grep -E 'stat::number_of_executed_units' build-fuzz/$$name.log; \
 		rm -rf $$work; \
 	done
+
+# Benchmarks: results into BENCHMARKS.md's tables (bench/README.md says what each measures).
+bench: build
+	bench/run
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
