@@ -81,6 +81,8 @@ static void fx_add(struct cw_effects *fx, size_t start, const char *uid, enum cw
 	}
 	if (fx->n >= fx->cap)
 		return;
+	/* Whole entries are written, so two equal effect lists are equal byte for byte. */
+	memset(&fx->list[fx->n], 0, sizeof(fx->list[fx->n]));
 	cw_strlcpy(fx->list[fx->n].uid, uid, sizeof(fx->list[fx->n].uid));
 	fx->list[fx->n].event = ev;
 	fx->n++;
@@ -550,10 +552,10 @@ bool cw_call_engages(const struct cw_call *call, const char *uid)
 {
 	const struct cw_participant *p;
 
+	/* The initiator is ongoing from the start, so this covers them too, and stops
+	 * covering them once they have left a group call that goes on without them. */
 	if (!uid || !cw_call_active(call))
 		return false;
-	if (strcmp(call->initiator, uid) == 0)
-		return true;
 	p = cw_call_participant(call, uid);
 	return p && p->state == CW_PART_ONGOING;
 }

@@ -135,8 +135,8 @@ struct cw_participant *cw_call_participant(const struct cw_call *call, const cha
 /* True while initiated or ongoing. */
 bool cw_call_active(const struct cw_call *call);
 
-/* Whether uid is in the call in a way that makes them busy for other calls: the initiator
- * of an active call, or an ongoing participant. */
+/* Whether uid is in the call in a way that makes them busy for other calls: ongoing in an
+ * active call (the initiator is ongoing from the start until they cancel or leave). */
 bool cw_call_engages(const struct cw_call *call, const char *uid);
 
 /* Call duration in ms (joined_at to ended_at or now), and a participant's time in the
