@@ -249,10 +249,10 @@ void cw_reply_page(struct cw_req *req, json_t *items, bool more, const char *las
 
 json_t *cw_settings_json(const struct cw_settings *s)
 {
-	return json_pack("{s:b,s:i,s:b,s:i,s:i,s:i}", "authKeyLogin", s->auth_key_login,
+	return json_pack("{s:b,s:i,s:b,s:i,s:i,s:i,s:i}", "authKeyLogin", s->auth_key_login,
 			 "ringTimeout", s->ring_timeout, "autoBusy", s->auto_busy, "reconnectGrace",
 			 s->reconnect_grace, "idleTimeout", s->idle_timeout, "maxParticipants",
-			 s->max_participants);
+			 s->max_participants, "callRateLimit", s->call_rate_limit);
 }
 
 json_t *cw_app_json(const struct cw_app *app)

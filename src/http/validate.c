@@ -236,6 +236,7 @@ int cw_check_settings(json_t *body, struct cw_settings *settings, struct cw_verr
 		{"reconnectGrace", 0, 3600, offsetof(struct cw_settings, reconnect_grace)},
 		{"idleTimeout", 0, 86400, offsetof(struct cw_settings, idle_timeout)},
 		{"maxParticipants", 2, 500, offsetof(struct cw_settings, max_participants)},
+		{"callRateLimit", 0, 100000, offsetof(struct cw_settings, call_rate_limit)},
 	};
 	json_t *s = json_object_get(body, "settings");
 	struct cw_settings next = *settings;

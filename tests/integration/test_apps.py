@@ -13,6 +13,7 @@ DEFAULT_SETTINGS = {
     "reconnectGrace": 30,
     "idleTimeout": 300,
     "maxParticipants": 50,
+    "callRateLimit": 30,
 }
 
 
@@ -262,7 +263,8 @@ class SettingsTest(ServerTestCase):
     def test_boundary_values_are_accepted(self):
         for key, value in (("ringTimeout", 5), ("ringTimeout", 300), ("reconnectGrace", 0),
                            ("reconnectGrace", 3600), ("idleTimeout", 0),
-                           ("idleTimeout", 86400), ("maxParticipants", 2),
+                           ("idleTimeout", 86400), ("maxParticipants", 2), ("callRateLimit", 0),
+                           ("callRateLimit", 100000),
                            ("maxParticipants", 500), ("authKeyLogin", False),
                            ("authKeyLogin", True), ("autoBusy", False), ("autoBusy", True)):
             with self.subTest(key=key, value=value):
@@ -283,6 +285,7 @@ class SettingsTest(ServerTestCase):
             ("reconnectGrace", -1), ("reconnectGrace", 3601), ("reconnectGrace", "30"),
             ("idleTimeout", -1), ("idleTimeout", 86401), ("idleTimeout", []),
             ("maxParticipants", 1), ("maxParticipants", 501), ("maxParticipants", {}),
+            ("callRateLimit", -1), ("callRateLimit", 100001), ("callRateLimit", "30"),
         ]
         for key, value in bad:
             with self.subTest(key=key, value=value):
