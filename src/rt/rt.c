@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt/message.h"
 #include "rt/rt.h"
 #include "util/map.h"
 #include "util/util.h"
@@ -255,22 +256,15 @@ static bool load_missed(struct conn *c, int64_t from, int64_t last, struct cw_ev
 	return *n == (size_t)(last - from) && (*evs)[0].seq == from + 1;
 }
 
-static void on_auth(struct conn *c, json_t *msg)
+static void on_auth(struct conn *c, const struct cw_ws_msg *msg)
 {
-	const char *app_id = json_string_value(json_object_get(msg, "appId"));
-	const char *token = json_string_value(json_object_get(msg, "token"));
-	json_t *resume = json_object_get(msg, "resumeFrom");
+	const char *app_id = msg->app_id, *token = msg->token;
 	struct cw_event_record *missed = NULL;
 	struct cw_user user;
 	size_t n_missed = 0;
 	int64_t last = 0;
 	bool resumed = false;
 
-	if (!app_id || !token || (resume && !json_is_null(resume) && !json_is_integer(resume))) {
-		close_with(c, CW_WS_PROTOCOL,
-			   "auth needs appId, token and resumeFrom (seq or null)");
-		return;
-	}
 	if (cw_auth_resolve(c->rt->auth, token, cw_now_ms(), &c->cred) != 0 ||
 	    c->cred.kind != CW_CRED_TOKEN || strcmp(c->cred.app_id, app_id) != 0 ||
 	    cw_store_user_get(c->rt->store, app_id, c->cred.uid, &user) != 0) {
@@ -284,8 +278,8 @@ static void on_auth(struct conn *c, json_t *msg)
 		close_with(c, 1011, "storage error");
 		return;
 	}
-	if (json_is_integer(resume)) {
-		resumed = load_missed(c, json_integer_value(resume), last, &missed, &n_missed);
+	if (msg->resume_from >= 0) {
+		resumed = load_missed(c, msg->resume_from, last, &missed, &n_missed);
 		if (!resumed)
 			n_missed = 0;
 	}
@@ -318,29 +312,17 @@ static bool take_token(struct conn *c)
 	return true;
 }
 
-static void on_request(struct conn *c, json_t *msg)
+static void on_request(struct conn *c, const struct cw_ws_msg *msg)
 {
-	json_t *id = json_object_get(msg, "id"), *params = json_object_get(msg, "params");
-	const char *method = json_string_value(json_object_get(msg, "method"));
 	json_t *result = NULL, *error = NULL, *resp;
 
-	if ((!json_is_string(id) && !json_is_integer(id)) || !method ||
-	    (params && !json_is_object(params))) {
-		close_with(c, CW_WS_PROTOCOL, "a request needs id, method and an object params");
-		return;
-	}
-	if (!take_token(c)) {
+	if (!take_token(c))
 		error = json_pack("{s:s,s:s}", "code", "ERR_RATE_LIMITED", "message",
 				  "too many requests on this connection; slow down");
-	} else {
-		if (!params)
-			params = json_object();
-		else
-			json_incref(params);
-		c->rt->hooks.request(c->rt->hooks.ctx, &c->cred, method, params, &result, &error);
-		json_decref(params);
-	}
-	resp = json_pack("{s:s,s:O}", "type", "response", "id", id);
+	else
+		c->rt->hooks.request(c->rt->hooks.ctx, &c->cred, msg->method, msg->params, &result,
+				     &error);
+	resp = json_pack("{s:s,s:O}", "type", "response", "id", msg->id);
 	if (error)
 		json_object_set_new(resp, "error", error);
 	else
@@ -350,24 +332,22 @@ static void on_request(struct conn *c, json_t *msg)
 
 static void on_message(struct conn *c)
 {
-	json_t *msg = json_loadb(c->rx, c->rx_len, JSON_REJECT_DUPLICATES, NULL);
-	const char *type = json_string_value(json_object_get(msg, "type"));
+	struct cw_ws_msg msg;
+	const char *why;
 
-	if (!json_is_object(msg) || !type) {
-		close_with(c, CW_WS_PROTOCOL, "messages are JSON objects with a type");
-	} else if (c->state == CONN_NEW) {
-		if (strcmp(type, "auth") == 0)
-			on_auth(c, msg);
-		else
-			close_with(c, CW_WS_PROTOCOL, "the first message must be auth");
-	} else if (strcmp(type, "request") == 0) {
-		on_request(c, msg);
-	} else if (strcmp(type, "auth") == 0) {
-		close_with(c, CW_WS_PROTOCOL, "already authenticated");
-	} else {
-		close_with(c, CW_WS_PROTOCOL, "unknown message type");
+	if (cw_ws_parse(c->rx, c->rx_len, &msg, &why) != 0) {
+		close_with(c, CW_WS_PROTOCOL, why);
+		return;
 	}
-	json_decref(msg);
+	if (c->state == CONN_NEW && msg.kind != CW_WS_AUTH)
+		close_with(c, CW_WS_PROTOCOL, "the first message must be auth");
+	else if (c->state == CONN_NEW)
+		on_auth(c, &msg);
+	else if (msg.kind == CW_WS_AUTH)
+		close_with(c, CW_WS_PROTOCOL, "already authenticated");
+	else
+		on_request(c, &msg);
+	cw_ws_msg_free(&msg);
 }
 
 static int on_receive(struct lws *wsi, struct conn *c, const void *in, size_t len)

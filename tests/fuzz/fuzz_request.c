@@ -35,6 +35,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(ids);
 	cw_check_token_create(body, &ttl, &e);
 	cw_check_login(body, &s1, &s2, &e);
+	{
+		struct cw_call_create cc;
+		bool flag;
+		if (cw_check_call_create(body, &cc, &e) == 0)
+			free(cc.metadata);
+		cw_check_reject(body, &flag, &e);
+		cw_check_end(body, &flag, &e);
+	}
 	json_decref(body);
 	return 0;
 }
