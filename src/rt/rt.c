@@ -15,6 +15,9 @@
 #define REQ_PER_SEC 20.0
 /* Events replayed on resume at most; older gaps answer "resumed": false. */
 #define REPLAY_MAX 5000
+/* lws_write's value for a close frame; its header keeps it private (it is 4 in every
+ * release, between LWS_WRITE_HTTP and LWS_WRITE_PING). */
+#define WS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
 struct msg {
 	struct msg *next;
@@ -355,9 +358,10 @@ static int on_receive(struct lws *wsi, struct conn *c, const void *in, size_t le
 	if (c->close_code)
 		return 0;
 	if (c->rx_len + len > CW_WS_MSG_MAX) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-				 (unsigned char *)"message over 64 KiB", 19);
-		return -1;
+		/* The rest of the message is ignored (close_code is set) until we close. */
+		c->rx_len = 0;
+		close_with(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 64 KiB");
+		return 0;
 	}
 	if (c->rx_len + len > c->rx_cap) {
 		size_t cap = c->rx_cap ? c->rx_cap : 1024;
@@ -393,8 +397,14 @@ static int on_writeable(struct lws *wsi, struct conn *c)
 	struct msg *m = c->out.head;
 
 	if (c->close_code && !m) {
-		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
-				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		/* The close frame is written here: libwebsockets 4.1 drops a connection whose
+		 * callback returns -1 without sending the reason set by lws_close_reason. */
+		unsigned char frame[LWS_PRE + 2 + sizeof(c->close_reason)];
+		size_t rlen = strlen(c->close_reason);
+		frame[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+		frame[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+		memcpy(frame + LWS_PRE + 2, c->close_reason, rlen);
+		lws_write(wsi, frame + LWS_PRE, 2 + rlen, WS_WRITE_CLOSE);
 		return -1;
 	}
 	if (!m)
