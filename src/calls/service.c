@@ -210,8 +210,14 @@ static void on_ring_deadline(uv_timer_t *t)
 	struct active *a = t->data;
 	struct cw_calls *c = a->svc;
 
+	int64_t now = cw_now_ms();
+
+	/* libuv's timers run on the loop's cached monotonic clock, which may fire a few ms
+	 * before the wall-clock deadline; the timer exists for that deadline, so it has come. */
+	if (now < a->rec.call.ring_deadline)
+		now = a->rec.call.ring_deadline;
 	cw_store_batch_begin(c->store);
-	apply(c, a, CW_ACT_TIMEOUT, NULL, NULL, cw_now_ms());
+	apply(c, a, CW_ACT_TIMEOUT, NULL, NULL, now);
 }
 
 static int active_add(struct cw_calls *c, struct cw_call_record *rec, struct active **out)

@@ -15,6 +15,8 @@
 #define REQ_PER_SEC 20.0
 /* Events replayed on resume at most; older gaps answer "resumed": false. */
 #define REPLAY_MAX 5000
+/* An oversized message is read and dropped up to this many bytes before the 1009 close. */
+#define DISCARD_MAX (16 * 1024 * 1024)
 /* lws_write's value for a close frame; its header keeps it private (it is 4 in every
  * release, between LWS_WRITE_HTTP and LWS_WRITE_PING). */
 #define WS_WRITE_CLOSE ((enum lws_write_protocol)4)
@@ -50,6 +52,7 @@ struct conn {
 	size_t queued;			      /* bytes in both queues */
 	char *rx;
 	size_t rx_len, rx_cap;
+	size_t oversized; /* bytes of a message over the limit, read and dropped */
 	double tokens;
 	uint64_t refill_ns;
 	int close_code;
@@ -357,10 +360,15 @@ static int on_receive(struct lws *wsi, struct conn *c, const void *in, size_t le
 {
 	if (c->close_code)
 		return 0;
-	if (c->rx_len + len > CW_WS_MSG_MAX) {
-		/* The rest of the message is ignored (close_code is set) until we close. */
+	if (c->oversized || c->rx_len + len > CW_WS_MSG_MAX) {
+		/* Read the oversized message to its end before closing: closing with unread
+		 * input would reset the connection and lose the close frame. Past a bound the
+		 * client is not worth the wait. */
+		c->oversized += len;
 		c->rx_len = 0;
-		close_with(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 64 KiB");
+		if (c->oversized > DISCARD_MAX ||
+		    (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)))
+			close_with(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 64 KiB");
 		return 0;
 	}
 	if (c->rx_len + len > c->rx_cap) {
