@@ -75,7 +75,8 @@ json_t *cw_call_json(const struct cw_call_record *rec, int64_t now)
 						       "leftAt", ms_or_null(p->left_at), "duration",
 						       cw_participant_duration(p, now) / 1000.0));
 	}
-	meta = rec->metadata ? json_loads(rec->metadata, 0, NULL) : NULL;
+	meta = rec->metadata && strcmp(rec->metadata, "{}") != 0 ? json_loads(rec->metadata, 0, NULL)
+								   : NULL;
 	receiver = json_pack("{s:s,s:s}", call->receiver_type == CW_RECEIVER_GROUP ? "guid" : "uid",
 			     call->receiver, "name",
 			     rec->receiver_name ? rec->receiver_name : call->receiver);
@@ -107,30 +108,37 @@ static int record_copy(struct cw_call_record *dst, const struct cw_call_record *
 	return 0;
 }
 
-/* Sends the effects of one change as events, each user's in the order the machine gave. */
+/* Sends the effects of one change as events, each user's in the order the machine gave.
+ * The call is serialised once; every event is spliced around that text. */
 static void publish(struct cw_calls *c, const struct cw_call_record *rec, const char *device,
 		    int64_t now)
 {
 	json_t *call;
+	char *call_text, *event;
 
 	if (!c->rt || c->fx.n == 0)
 		return;
 	call = cw_call_json(rec, now);
-	for (size_t i = 0; i < c->fx.n; i++) {
+	call_text = call ? json_dumps(call, JSON_COMPACT) : NULL;
+	json_decref(call);
+	for (size_t i = 0; call_text && i < c->fx.n; i++) {
 		const struct cw_effect *e = &c->fx.list[i];
-		json_t *ev = json_pack("{s:s,s:s,s:O}", "type", "event", "name",
-				       cw_event_name(e->event), "call", call);
 		/* The device that answered, so it can tell its own answer from another's. */
-		if ((e->event == CW_EV_ACCEPTED_ELSEWHERE ||
-		     e->event == CW_EV_REJECTED_ELSEWHERE) &&
-		    device && *device)
-			json_object_set_new(ev, "device", json_string(device));
-		if (cw_rt_emit(c->rt, rec->app_id, e->uid, ev, now) != 0)
+		bool with_device = (e->event == CW_EV_ACCEPTED_ELSEWHERE ||
+				    e->event == CW_EV_REJECTED_ELSEWHERE) &&
+				   device && *device;
+		if (asprintf(&event, "{\"type\":\"event\",\"name\":\"%s\",\"call\":%s%s%s%s}",
+			     cw_event_name(e->event), call_text, with_device ? ",\"device\":\"" : "",
+			     with_device ? device : "", with_device ? "\"" : "") < 0)
+			break;
+		if (cw_rt_emit(c->rt, rec->app_id, e->uid, event, now) != 0)
 			cw_error("calls.event", "app=%s uid=%s session=%s err=\"cannot store\"",
 				 rec->app_id, e->uid, rec->call.session_id);
-		json_decref(ev);
+		free(event);
 	}
-	json_decref(call);
+	if (!call_text)
+		cw_error("calls.event", "session=%s err=\"out of memory\"", rec->call.session_id);
+	free(call_text);
 }
 
 static void arm_grace(struct cw_calls *c, const char *app_id, const char *uid);

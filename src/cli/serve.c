@@ -53,7 +53,7 @@ static void on_check(uv_check_t *h)
 }
 
 static void hook_request(void *ctx, const struct cw_cred *cred, const char *method, json_t *params,
-			 json_t **result, json_t **error)
+			 char **result, char **error)
 {
 	struct server *s = ctx;
 

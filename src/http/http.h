@@ -31,7 +31,7 @@ void cw_http_commit(struct cw_http *h, bool ok);
 /* The realtime layer's request hook: runs a WebSocket request with the connection's
  * credential through the REST handlers. */
 void cw_http_ws_request(struct cw_http *h, const struct cw_cred *cred, const char *method,
-			json_t *params, json_t **result, json_t **error);
+			json_t *params, char **result, char **error);
 
 /* Stops accepting and closes every connection. The caller then runs the loop until its
  * handles have closed, and calls cw_http_free. Safe with NULL. */

@@ -199,7 +199,7 @@ void cw_http_commit(struct cw_http *h, bool ok)
 }
 
 void cw_http_ws_request(struct cw_http *h, const struct cw_cred *cred, const char *method,
-			json_t *params, json_t **result, json_t **error)
+			json_t *params, char **result, char **error)
 {
 	struct cw_req tmpl = {0};
 

@@ -57,19 +57,21 @@ static char *query_of(json_t *params)
 	return q;
 }
 
-static json_t *error_obj(const char *code, const char *message)
+static char *error_obj(const char *code, const char *message)
 {
-	return json_pack("{s:s,s:s}", "code", code, "message", message);
+	char *text = NULL;
+
+	return asprintf(&text, "{\"code\":\"%s\",\"message\":\"%s\"}", code, message) < 0 ? NULL
+												 : text;
 }
 
-void cw_ws_request(struct cw_req *tmpl, const char *name, json_t *params, json_t **result,
-		   json_t **error)
+void cw_ws_request(struct cw_req *tmpl, const char *name, json_t *params, char **result,
+		   char **error)
 {
 	const struct ws_method *m = NULL;
 	struct cw_req req = *tmpl;
 	char path[256];
 	char *body = NULL, *query = NULL;
-	json_t *resp;
 
 	for (size_t i = 0; i < CW_ARRAY_SIZE(methods); i++) {
 		if (strcmp(methods[i].name, name) == 0)
@@ -103,14 +105,20 @@ void cw_ws_request(struct cw_req *tmpl, const char *name, json_t *params, json_t
 	req.body_len = body ? strlen(body) : 0;
 	cw_dispatch(&req);
 
-	resp = req.resp_len ? json_loadb(req.resp, req.resp_len, 0, NULL) : json_null();
+	/* The handler's body is already JSON text: an error body is {"error":{…}}, whose
+	 * inner object is the WebSocket error; anything else is the result as it is. */
 	if (req.status >= 400) {
-		*error = json_incref(json_object_get(resp, "error"));
-		if (!*error)
+		static const char prefix[] = "{\"error\":";
+		size_t plen = sizeof(prefix) - 1;
+		if (req.resp_len > plen + 1 && memcmp(req.resp, prefix, plen) == 0)
+			*error = strndup(req.resp + plen, req.resp_len - plen - 1);
+		else
 			*error = error_obj("ERR_INTERNAL", "no error body");
-		json_decref(resp);
+	} else if (req.resp_len) {
+		*result = req.resp;
+		req.resp = NULL;
 	} else {
-		*result = resp;
+		*result = strdup("null");
 	}
 	cw_info("ws.request", "method=%s status=%d", name, req.status);
 	cw_req_release(&req);

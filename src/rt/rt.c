@@ -320,20 +320,27 @@ static bool take_token(struct conn *c)
 
 static void on_request(struct conn *c, const struct cw_ws_msg *msg)
 {
-	json_t *result = NULL, *error = NULL, *resp;
+	char *result = NULL, *error = NULL, *id, *text = NULL;
+	int n;
 
 	if (!take_token(c))
-		error = json_pack("{s:s,s:s}", "code", "ERR_RATE_LIMITED", "message",
-				  "too many requests on this connection; slow down");
+		error = strdup("{\"code\":\"ERR_RATE_LIMITED\",\"message\":\"too many requests "
+			       "on this connection; slow down\"}");
 	else
 		c->rt->hooks.request(c->rt->hooks.ctx, &c->cred, msg->method, msg->params, &result,
 				     &error);
-	resp = json_pack("{s:s,s:O}", "type", "response", "id", msg->id);
-	if (error)
-		json_object_set_new(resp, "error", error);
+	/* The response is spliced from texts the handler already serialised. */
+	id = json_dumps(msg->id, JSON_ENCODE_ANY);
+	n = asprintf(&text, "{\"type\":\"response\",\"id\":%s,\"%s\":%s}", id ? id : "null",
+		     error ? "error" : "result", error ? error : result ? result : "null");
+	if (n < 0)
+		close_with(c, 1011, "out of memory");
 	else
-		json_object_set_new(resp, "result", result ? result : json_null());
-	send_json(c, resp);
+		send_text(c, text, (size_t)n);
+	free(text);
+	free(id);
+	free(result);
+	free(error);
 }
 
 static void on_message(struct conn *c)
@@ -499,25 +506,22 @@ struct lws_protocols cw_rt_protocol(struct cw_rt *rt)
 	return p;
 }
 
-int cw_rt_emit(struct cw_rt *rt, const char *app_id, const char *uid, json_t *event, int64_t now)
+int cw_rt_emit(struct cw_rt *rt, const char *app_id, const char *uid, const char *event,
+	       int64_t now)
 {
 	char key[sizeof(((struct user *)0)->key)];
-	char *body = json_dumps(event, JSON_COMPACT);
 	struct user *u;
 	int64_t seq;
 	int err;
 
-	if (!body)
-		return -ENOMEM;
-	err = cw_store_event_append(rt->store, app_id, uid, body, now, &seq);
-	if (!err) {
-		user_key(key, sizeof(key), app_id, uid);
-		u = cw_map_get(&rt->users, key);
-		for (struct conn *c = u ? u->conns : NULL; c; c = c->user_next)
-			send_event(c, seq, body);
-	}
-	free(body);
-	return err;
+	err = cw_store_event_append(rt->store, app_id, uid, event, now, &seq);
+	if (err)
+		return err;
+	user_key(key, sizeof(key), app_id, uid);
+	u = cw_map_get(&rt->users, key);
+	for (struct conn *c = u ? u->conns : NULL; c; c = c->user_next)
+		send_event(c, seq, event);
+	return 0;
 }
 
 void cw_rt_commit(struct cw_rt *rt, bool ok)

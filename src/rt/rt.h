@@ -25,9 +25,10 @@ struct cw_rt;
 struct cw_rt_hooks {
 	void *ctx;
 	/* Runs one client request with the connection's credential. Sets *result or *error
-	 * ({"code","message"}, plus extra fields such as "call"); both are stolen. */
+	 * to malloc'd JSON text: the result value, or the error object ({"code","message"},
+	 * plus extra fields such as "call"). */
 	void (*request)(void *ctx, const struct cw_cred *cred, const char *method, json_t *params,
-			json_t **result, json_t **error);
+			char **result, char **error);
 	/* A user's first connection was authenticated (online) or their last one closed. */
 	void (*presence)(void *ctx, const char *app_id, const char *uid, bool online);
 };
@@ -40,10 +41,11 @@ void cw_rt_free(struct cw_rt *rt);
 /* The WebSocket protocol to list in the libwebsockets context, with .user = rt. */
 struct lws_protocols cw_rt_protocol(struct cw_rt *rt);
 
-/* Appends an event ({"type":"event","name":…,…} without seq) to the user's log, giving
+/* Appends an event (JSON text {"type":"event","name":…} without seq) to the user's log, giving
  * it the user's next seq, and queues it for every connection of the user. It is sent
  * once the current store batch is committed (cw_rt_commit). */
-int cw_rt_emit(struct cw_rt *rt, const char *app_id, const char *uid, json_t *event, int64_t now);
+int cw_rt_emit(struct cw_rt *rt, const char *app_id, const char *uid, const char *event,
+	       int64_t now);
 
 /* After a batch commit: releases what was queued during the batch. When the commit
  * failed (ok false), connections with unreleased messages are closed (1011) so their
