@@ -760,9 +760,11 @@ static int configure(struct sqlite_store *st)
 	if ((err = exec(st, "open", "PRAGMA synchronous = FULL")))
 		return err;
 	/* Each store operation inside a batch is a savepoint, whose statement journal would
-	 * otherwise be a temporary file written on every operation. */
+	 * otherwise be a temporary file written on every operation. An 8 MB page cache (the
+	 * default is 2 MB) holds a batch's pages without spilling them mid-batch; a larger
+	 * one grew the server's memory more than it saved (BENCHMARKS.md). */
 	if ((err = exec(st, "open", "PRAGMA temp_store = MEMORY")) ||
-	    (err = exec(st, "open", "PRAGMA cache_size = -65536")))
+	    (err = exec(st, "open", "PRAGMA cache_size = -8192")))
 		return err;
 	/* Checkpoints stay SQLite's automatic ones (every 1,000 pages) on the loop thread:
 	 * a checkpoint thread measured +30 % cycles/s but a 5x worse p99 ring latency, its
