@@ -16,65 +16,7 @@
 #include "store/store.h"
 #include "util/util.h"
 
-struct fixture {
-	char dir[256];
-	char path[300];
-	struct cw_store *s;
-};
-
-static int setup(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/cw-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	if (cw_store_sqlite_open(&f->s, f->path) != 0) {
-		rmdir(f->dir);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char side[320];
-
-	cw_store_close(f->s);
-	unlink(f->path);
-	/* WAL and shared-memory files normally vanish on close; remove any left over. */
-	snprintf(side, sizeof(side), "%s-wal", f->path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", f->path);
-	unlink(side);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static struct cw_store *store(void **state)
-{
-	return ((struct fixture *)*state)->s;
-}
-
-/* Closes and reopens the fixture's store on the same file. */
-static void reopen(void **state)
-{
-	struct fixture *f = *state;
-
-	cw_store_close(f->s);
-	f->s = NULL;
-	assert_int_equal(cw_store_sqlite_open(&f->s, f->path), 0);
-}
+#include "store_fixture.h"
 
 static void fill_app(struct cw_app *app, const char *id)
 {
@@ -794,7 +736,7 @@ static void test_token_revoke_user_counts_that_users_tokens(void **state)
 	assert_int_equal(cw_store_token_find(s, "h3", 1, &out), -ENOENT);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
 
 int main(void)
 {

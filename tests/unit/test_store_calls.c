@@ -17,64 +17,7 @@
 #include "store/store.h"
 #include "util/util.h"
 
-struct fixture {
-	char dir[256];
-	char path[300];
-	struct cw_store *s;
-};
-
-static int setup(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/cw-calls-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	if (cw_store_sqlite_open(&f->s, f->path) != 0) {
-		rmdir(f->dir);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char side[320];
-
-	if (f->s)
-		cw_store_close(f->s);
-	unlink(f->path);
-	snprintf(side, sizeof(side), "%s-wal", f->path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", f->path);
-	unlink(side);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static struct cw_store *store(void **state)
-{
-	return ((struct fixture *)*state)->s;
-}
-
-static void reopen(void **state)
-{
-	struct fixture *f = *state;
-
-	cw_store_close(f->s);
-	f->s = NULL;
-	assert_int_equal(cw_store_sqlite_open(&f->s, f->path), 0);
-}
+#include "store_fixture.h"
 
 /* Runs SQL on a connection of its own, bypassing the store (which must be closed). */
 static void raw_exec(const char *path, const char *sql)
@@ -987,7 +930,7 @@ static void test_account_ops_work_inside_a_batch(void **state)
 	cw_group_free(&out);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
 
 int main(void)
 {
