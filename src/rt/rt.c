@@ -130,9 +130,18 @@ static void close_with(struct conn *c, int code, const char *reason)
 {
 	if (c->close_code)
 		return;
+	/* Whatever is still queued is dropped, so the close goes out next and the memory
+	 * comes back now: a client that stopped reading would never drain it. It resumes
+	 * from its last seq on reconnect. */
+	queue_free(&c->out);
+	queue_free(&c->pending);
+	c->queued = 0;
 	c->close_code = code;
 	cw_strlcpy(c->close_reason, reason, sizeof(c->close_reason));
 	lws_callback_on_writable(c->wsi);
+	/* The close frame goes out when the socket can take it; a peer that does not read
+	 * never lets it, so the connection is dropped after 2 s in any case. */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 2);
 }
 
 /* Queues text for c: into pending while a batch is open (sent after its commit), else
@@ -332,7 +341,10 @@ static void on_request(struct conn *c, const struct cw_ws_msg *msg)
 	/* The response is spliced from texts the handler already serialised. */
 	id = json_dumps(msg->id, JSON_ENCODE_ANY);
 	n = asprintf(&text, "{\"type\":\"response\",\"id\":%s,\"%s\":%s}", id ? id : "null",
-		     error ? "error" : "result", error ? error : result ? result : "null");
+		     error ? "error" : "result",
+		     error    ? error
+		     : result ? result
+			      : "null");
 	if (n < 0)
 		close_with(c, 1011, "out of memory");
 	else

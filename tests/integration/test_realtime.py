@@ -2,8 +2,11 @@
 restarts, resume, protocol errors and their close codes, revocation, rate limiting."""
 
 import json
+import socket
 import time
 import unittest
+
+import websocket
 
 from harness import wait_until
 from wsclient import CallTestCase, Client, WsError
@@ -349,3 +352,75 @@ class SeqAcrossRestartTest(CallTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SlowConsumerTest(CallTestCase):
+    """A client that stops reading cannot make the server hold its messages without bound:
+    past the send-queue cap the connection is closed, and the server carries on."""
+
+    def setUp(self):
+        super().setUp()
+        self.users("alice", "bob")
+
+    def rss_kb(self):
+        with open(f"/proc/{self.server.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def open_connections(self):
+        # The metrics request itself is one of the open connections.
+        st, _, text = self.req("GET", "/metrics")
+        self.assertEqual(st, 200)
+        for line in text.splitlines():
+            if line.startswith("callwire_http_open_connections "):
+                return int(float(line.split()[1])) - 1
+        self.fail("no callwire_http_open_connections in /metrics")
+
+    def test_a_client_that_does_not_read_is_closed_and_its_queue_released(self):
+        # 100 calls with 4 KiB of metadata each: one calls.list answer is about 450 KB.
+        bob = self.rest_device("bob")
+        meta = {"note": "x" * 4000}
+        for _ in range(100):
+            sid = self.initiate("rest", bob, "alice", metadata=meta)["sessionId"]
+            self.assertOk(self.act("rest", bob, "call.cancel", sid))
+        rss_before = self.rss_kb()
+        before = self.open_connections()
+        url = f"ws://127.0.0.1:{self.server.port}/v1/ws"
+        # A tiny receive window, and then the client never reads.
+        ws = websocket.create_connection(url, subprotocols=["callwire.v1"], timeout=10,
+                                         sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+        ws.send(json.dumps({"type": "auth", "appId": self.app["appId"],
+                            "token": self.token("alice"), "resumeFrom": None}))
+        # Paced, so that the kernel's socket buffers fill first and the server's own
+        # queue grows behind them (all at once, the cap would trip before anything reached
+        # the socket). 45 stays under the burst of 50, so every request is answered.
+        for i in range(45):
+            ws.send(json.dumps({"type": "request", "id": i, "method": "calls.list",
+                                "params": {"limit": 100}}))
+            time.sleep(0.05)
+        # 45 answers are about 20 MB: far past the kernel's buffers and the 1 MiB queue.
+        wait_until(lambda: "event=ws.slow" in self.server.log(), timeout=20,
+                   what="the server to notice the client is not reading")
+        # The queue was dropped: the server did not keep those 20 MB.
+        self.assertLess(self.rss_kb() - rss_before, 16 * 1024)
+        # And the connection is gone, although the client has still read nothing.
+        wait_until(lambda: self.open_connections() <= before, timeout=8,
+                   what="the server to drop the connection of the client that does not read")
+        # The client, reading now, finds the connection closed after what got through.
+        ws.settimeout(10)
+        closed = False
+        try:
+            while True:
+                op, _ = ws.recv_data(control_frame=True)
+                if op == websocket.ABNF.OPCODE_CLOSE:
+                    closed = True
+                    break
+        except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+            closed = True
+        self.assertTrue(closed)
+        self.assertStillServing()
+        # A new connection of the same user resumes normally.
+        c = self.connect("alice")
+        self.assertEqual(c.result("call.active", {}), {"call": None})
