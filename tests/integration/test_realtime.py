@@ -2,6 +2,7 @@
 restarts, resume, protocol errors and their close codes, revocation, rate limiting."""
 
 import json
+import os
 import socket
 import time
 import unittest
@@ -403,8 +404,10 @@ class SlowConsumerTest(CallTestCase):
         # 45 answers are about 20 MB: far past the kernel's buffers and the 1 MiB queue.
         wait_until(lambda: "event=ws.slow" in self.server.log(), timeout=20,
                    what="the server to notice the client is not reading")
-        # The queue was dropped: the server did not keep those 20 MB.
-        self.assertLess(self.rss_kb() - rss_before, 16 * 1024)
+        # The queue was dropped: the server did not keep those 20 MB. (Not measurable
+        # under AddressSanitizer, whose quarantine holds freed memory on purpose.)
+        if "ASAN_OPTIONS" not in os.environ:
+            self.assertLess(self.rss_kb() - rss_before, 16 * 1024)
         # And the connection is gone, although the client has still read nothing.
         wait_until(lambda: self.open_connections() <= before, timeout=8,
                    what="the server to drop the connection of the client that does not read")
