@@ -31,14 +31,6 @@ struct cw_actor {
 	const char *device; /* "" when not known (REST key) */
 };
 
-struct cw_initiate {
-	const char *receiver;
-	enum cw_receiver_type receiver_type;
-	enum cw_call_type type;
-	int timeout;	/* seconds, 0 = the app's ringTimeout */
-	char *metadata; /* JSON text or NULL; borrowed */
-};
-
 /* Results besides 0 and negative errno codes. */
 #define CW_CALLS_IN_PROGRESS 1	/* the caller is already in a call: *out is that call */
 #define CW_CALLS_RATE_LIMITED 2 /* *retry_after is set */

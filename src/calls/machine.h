@@ -90,6 +90,15 @@ enum cw_action {
 	CW_ACT_DISCONNECT, /* the actor's reconnect grace ran out with no connection */
 };
 
+/* A request to start a call, as the REST body and the WebSocket params give it. */
+struct cw_initiate {
+	const char *receiver; /* uid or guid */
+	enum cw_receiver_type receiver_type;
+	enum cw_call_type type;
+	int timeout;	/* ring timeout in seconds, 0 = the app's ringTimeout */
+	char *metadata; /* JSON object text or NULL */
+};
+
 /* One event for one user (to all of that user's devices). */
 struct cw_effect {
 	char uid[CW_UID_MAX + 1];

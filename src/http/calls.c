@@ -32,8 +32,7 @@ static void reply_call(struct cw_req *req, int status, struct cw_call_record *re
 void cw_h_call_create(struct cw_req *req)
 {
 	struct cw_call_record rec = {0};
-	struct cw_call_create in;
-	struct cw_initiate init;
+	struct cw_initiate in;
 	struct cw_verr e;
 	struct actor a;
 	int rc, retry = 0;
@@ -46,9 +45,7 @@ void cw_h_call_create(struct cw_req *req)
 		goto out;
 	}
 	actor_of(req, &a);
-	init = (struct cw_initiate){in.receiver, in.receiver_type, in.type, in.timeout,
-				    in.metadata};
-	rc = cw_calls_initiate(req->calls, &a.who, &init, &rec, &retry);
+	rc = cw_calls_initiate(req->calls, &a.who, &in, &rec, &retry);
 	switch (rc) {
 	case 0:
 		reply_call(req, 201, &rec);

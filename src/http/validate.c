@@ -428,7 +428,7 @@ static int get_enum(json_t *obj, const char *field, const char *const *names, si
 		      : fail(e, "%s: not an allowed value", field);
 }
 
-int cw_check_call_create(json_t *body, struct cw_call_create *out, struct cw_verr *e)
+int cw_check_call_create(json_t *body, struct cw_initiate *out, struct cw_verr *e)
 {
 	static const char *const receiver_types[] = {"user", "group"};
 	static const char *const types[] = {"audio", "video"};

@@ -52,15 +52,8 @@ int cw_check_group_create(json_t *body, struct cw_group *group, struct cw_verr *
 int cw_check_token_create(json_t *body, long long *ttl, struct cw_verr *e);
 int cw_check_login(json_t *body, const char **uid, const char **auth_key, struct cw_verr *e);
 
-/* POST …/calls. metadata (malloc'd JSON text or NULL) is the caller's to free. */
-struct cw_call_create {
-	const char *receiver;
-	enum cw_receiver_type receiver_type;
-	enum cw_call_type type;
-	int timeout; /* 0 = the app's ringTimeout */
-	char *metadata;
-};
-int cw_check_call_create(json_t *body, struct cw_call_create *out, struct cw_verr *e);
+/* POST …/calls. out->metadata (malloc'd JSON text or NULL) is the caller's to free. */
+int cw_check_call_create(json_t *body, struct cw_initiate *out, struct cw_verr *e);
 /* POST …/reject {status?: "rejected"|"busy"}; POST …/end {forAll?: bool}. */
 int cw_check_reject(json_t *body, bool *busy, struct cw_verr *e);
 int cw_check_end(json_t *body, bool *for_all, struct cw_verr *e);

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cw_check_token_create(body, &ttl, &e);
 	cw_check_login(body, &s1, &s2, &e);
 	{
-		struct cw_call_create cc;
+		struct cw_initiate cc;
 		bool flag;
 		if (cw_check_call_create(body, &cc, &e) == 0)
 			free(cc.metadata);
