@@ -35,6 +35,12 @@ struct user;
 
 enum conn_state { CONN_NEW, CONN_READY };
 
+/* A place in an intrusive doubly linked list of connections; unlinked when prevp is NULL. */
+struct link {
+	struct link *next, **prevp;
+	struct conn *conn;
+};
+
 /* One WebSocket connection; libwebsockets allocates it zeroed. */
 struct conn {
 	struct lws *wsi;
@@ -44,12 +50,12 @@ struct conn {
 	struct cw_cred cred;
 	char device[17];
 	struct user *user;
-	struct conn *user_next, **user_prevp; /* the user's connections */
-	struct conn *all_next, **all_prevp;   /* every connection, for the sweep */
-	struct conn *pend_next, **pend_prevp; /* connections with uncommitted messages */
-	struct queue out;		      /* committed: may be written */
-	struct queue pending;		      /* queued during the open batch */
-	size_t queued;			      /* bytes in both queues */
+	struct link by_user;  /* in its user's connections */
+	struct link all;      /* in every connection, for the sweep */
+	struct link pend;     /* in the connections with uncommitted messages */
+	struct queue out;     /* committed: may be written */
+	struct queue pending; /* queued during the open batch */
+	size_t queued;	      /* bytes in both queues */
 	char *rx;
 	size_t rx_len, rx_cap;
 	size_t oversized; /* bytes of a message over the limit, read and dropped */
@@ -63,7 +69,7 @@ struct user {
 	char key[CW_APPID_MAX + CW_UID_MAX + 2];
 	char app_id[CW_APPID_MAX + 1];
 	char uid[CW_UID_MAX + 1];
-	struct conn *conns;
+	struct link *conns;
 	size_t n;
 };
 
@@ -73,37 +79,30 @@ struct cw_rt {
 	struct cw_auth *auth;
 	struct cw_rt_hooks hooks;
 	struct cw_map users;
-	struct conn *all;
-	struct conn *pending; /* connections with uncommitted messages */
+	struct link *all;
+	struct link *pending; /* connections with uncommitted messages */
 	uv_timer_t sweep;
 };
 
-static void list_add(struct conn **head, struct conn *c, struct conn **nextp, struct conn ***prevpp)
+static void link_add(struct link **head, struct link *l)
 {
-	/* Intrusive doubly linked list via next pointer and pointer-to-previous-next. */
-	*nextp = *head;
-	if (*head) {
-		if (head == &c->rt->all)
-			(*head)->all_prevp = nextp;
-		else if (head == &c->rt->pending)
-			(*head)->pend_prevp = nextp;
-		else
-			(*head)->user_prevp = nextp;
-	}
-	*head = c;
-	*prevpp = head;
+	l->next = *head;
+	if (*head)
+		(*head)->prevp = &l->next;
+	*head = l;
+	l->prevp = head;
 }
 
-#define LIST_DEL(c, next, prevp, prevfield)                                                        \
-	do {                                                                                       \
-		if ((c)->prevp) {                                                                  \
-			*(c)->prevp = (c)->next;                                                   \
-			if ((c)->next)                                                             \
-				(c)->next->prevfield = (c)->prevp;                                 \
-			(c)->next = NULL;                                                          \
-			(c)->prevp = NULL;                                                         \
-		}                                                                                  \
-	} while (0)
+static void link_del(struct link *l)
+{
+	if (!l->prevp)
+		return;
+	*l->prevp = l->next;
+	if (l->next)
+		l->next->prevp = l->prevp;
+	l->next = NULL;
+	l->prevp = NULL;
+}
 
 static void user_key(char *out, size_t size, const char *app_id, const char *uid)
 {
@@ -177,8 +176,8 @@ static void send_text(struct conn *c, const char *text, size_t len)
 	c->queued += len;
 	if (!batch)
 		lws_callback_on_writable(c->wsi);
-	else if (!c->pend_prevp)
-		list_add(&rt->pending, c, &c->pend_next, &c->pend_prevp);
+	else if (!c->pend.prevp)
+		link_add(&rt->pending, &c->pend);
 }
 
 static void send_json(struct conn *c, json_t *j)
@@ -229,7 +228,7 @@ static void user_attach(struct cw_rt *rt, struct conn *c)
 		cw_strlcpy(u->app_id, c->cred.app_id, sizeof(u->app_id));
 		cw_strlcpy(u->uid, c->cred.uid, sizeof(u->uid));
 	}
-	list_add(&u->conns, c, &c->user_next, &c->user_prevp);
+	link_add(&u->conns, &c->by_user);
 	c->user = u;
 	if (u->n++ == 0 && rt->hooks.presence)
 		rt->hooks.presence(rt->hooks.ctx, u->app_id, u->uid, true);
@@ -241,7 +240,7 @@ static void user_detach(struct cw_rt *rt, struct conn *c)
 
 	if (!u)
 		return;
-	LIST_DEL(c, user_next, user_prevp, user_prevp);
+	link_del(&c->by_user);
 	c->user = NULL;
 	if (--u->n == 0) {
 		char app_id[CW_APPID_MAX + 1], uid[CW_UID_MAX + 1];
@@ -458,8 +457,8 @@ static bool path_is_ws(struct lws *wsi)
 
 static void conn_release(struct cw_rt *rt, struct conn *c)
 {
-	LIST_DEL(c, pend_next, pend_prevp, pend_prevp);
-	LIST_DEL(c, all_next, all_prevp, all_prevp);
+	link_del(&c->pend);
+	link_del(&c->all);
 	user_detach(rt, c);
 	queue_free(&c->out);
 	queue_free(&c->pending);
@@ -484,7 +483,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c->opened_at = cw_now_ms();
 		c->tokens = REQ_BURST;
 		c->refill_ns = cw_mono_ns();
-		list_add(&rt->all, c, &c->all_next, &c->all_prevp);
+		c->by_user.conn = c->all.conn = c->pend.conn = c;
+		link_add(&rt->all, &c->all);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		if (!c->rt)
@@ -531,8 +531,8 @@ int cw_rt_emit(struct cw_rt *rt, const char *app_id, const char *uid, const char
 		return err;
 	user_key(key, sizeof(key), app_id, uid);
 	u = cw_map_get(&rt->users, key);
-	for (struct conn *c = u ? u->conns : NULL; c; c = c->user_next)
-		send_event(c, seq, event);
+	for (struct link *l = u ? u->conns : NULL; l; l = l->next)
+		send_event(l->conn, seq, event);
 	return 0;
 }
 
@@ -540,8 +540,9 @@ void cw_rt_commit(struct cw_rt *rt, bool ok)
 {
 	struct conn *c;
 
-	while ((c = rt->pending)) {
-		LIST_DEL(c, pend_next, pend_prevp, pend_prevp);
+	while (rt->pending) {
+		c = rt->pending->conn;
+		link_del(&c->pend);
 		if (!c->pending.head)
 			continue;
 		if (!ok) {
@@ -577,9 +578,9 @@ void cw_rt_close_user(struct cw_rt *rt, const char *app_id, const char *uid, con
 
 	user_key(key, sizeof(key), app_id, uid);
 	u = cw_map_get(&rt->users, key);
-	for (struct conn *c = u ? u->conns : NULL; c; c = c->user_next) {
-		if (!token_hash || strcmp(c->cred.hash, token_hash) == 0)
-			close_with(c, code, reason);
+	for (struct link *l = u ? u->conns : NULL; l; l = l->next) {
+		if (!token_hash || strcmp(l->conn->cred.hash, token_hash) == 0)
+			close_with(l->conn, code, reason);
 	}
 }
 
@@ -590,9 +591,9 @@ static void on_sweep(uv_timer_t *t)
 	struct cw_rt *rt = t->data;
 	int64_t now = cw_now_ms();
 
-	for (struct conn *c = rt->all; c; c = c->all_next) {
-		if (c->state == CONN_NEW && now - c->opened_at > AUTH_DEADLINE_MS)
-			close_with(c, CW_WS_PROTOCOL, "no auth message within 5 s");
+	for (struct link *l = rt->all; l; l = l->next) {
+		if (l->conn->state == CONN_NEW && now - l->conn->opened_at > AUTH_DEADLINE_MS)
+			close_with(l->conn, CW_WS_PROTOCOL, "no auth message within 5 s");
 	}
 }
 
