@@ -55,6 +55,7 @@ struct cw_req {
 	const char *query;  /* "a=1&b=2", already URL-decoded per value, or "" */
 	const char *bearer; /* the Authorization: Bearer value, or NULL */
 	const char *body;   /* raw body bytes, or NULL */
+	json_t *body_json;  /* the body already parsed (WebSocket params), or NULL; borrowed */
 	size_t body_len;
 	int64_t now; /* Unix ms at the start of the request */
 

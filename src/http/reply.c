@@ -173,6 +173,8 @@ json_t *cw_req_body(struct cw_req *req, bool optional)
 	struct cw_verr e;
 	json_t *j;
 
+	if (req->body_json)
+		return json_incref(req->body_json);
 	if (optional && req->body_len == 0)
 		return json_object();
 	if (cw_parse_object(req->body, req->body_len, &j, &e) != 0) {

@@ -62,7 +62,7 @@ static char *error_obj(const char *code, const char *message)
 	char *text = NULL;
 
 	return asprintf(&text, "{\"code\":\"%s\",\"message\":\"%s\"}", code, message) < 0 ? NULL
-												 : text;
+											  : text;
 }
 
 void cw_ws_request(struct cw_req *tmpl, const char *name, json_t *params, char **result,
@@ -71,7 +71,7 @@ void cw_ws_request(struct cw_req *tmpl, const char *name, json_t *params, char *
 	const struct ws_method *m = NULL;
 	struct cw_req req = *tmpl;
 	char path[256];
-	char *body = NULL, *query = NULL;
+	char *query = NULL;
 
 	for (size_t i = 0; i < CW_ARRAY_SIZE(methods); i++) {
 		if (strcmp(methods[i].name, name) == 0)
@@ -95,14 +95,14 @@ void cw_ws_request(struct cw_req *tmpl, const char *name, json_t *params, char *
 		snprintf(path, sizeof(path), "/v1/apps/%s%s", tmpl->cred.app_id, m->path);
 	}
 	if (m->method == CW_POST)
-		body = json_dumps(params, JSON_COMPACT);
+		req.body_json = params; /* a JSON object already: no text round trip */
 	else if (strcmp(name, "calls.list") == 0)
 		query = query_of(params);
 	req.method = m->method;
 	req.path = path;
 	req.query = query ? query : "";
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
+	req.body = NULL;
+	req.body_len = 0;
 	cw_dispatch(&req);
 
 	/* The handler's body is already JSON text: an error body is {"error":{…}}, whose
@@ -122,6 +122,5 @@ void cw_ws_request(struct cw_req *tmpl, const char *name, json_t *params, char *
 	}
 	cw_info("ws.request", "method=%s status=%d", name, req.status);
 	cw_req_release(&req);
-	free(body);
 	free(query);
 }
