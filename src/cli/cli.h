@@ -33,4 +33,10 @@ int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *lis
 int cw_cmd_serve(int argc, char **argv);
 int cw_cmd_admin(int argc, char **argv);
 
+/* The client commands (login, listen, call, …; src/cli/client*.c), built on libcallwire
+ * only. cw_cmd_client_known says whether name is one; cw_cmd_client runs the one named by
+ * argv[0] with its arguments after it and returns the exit code. */
+int cw_cmd_client_known(const char *name);
+int cw_cmd_client(int argc, char **argv);
+
 #endif

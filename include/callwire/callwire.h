@@ -1,0 +1,389 @@
+/* libcallwire: the C client library of callwire (log in, ring and be rung, call logs). */
+#ifndef CALLWIRE_H
+#define CALLWIRE_H
+
+/*
+ * Conventions
+ * -----------
+ * - Functions that can fail return 0 or a negative CW_ERR_* code. A function that fails
+ *   never invokes its callback.
+ * - Asynchronous functions take a completion callback and an `arg` handed back to it.
+ *   The callback runs exactly once, on the client's network thread, unless the function
+ *   itself failed. Every such function has a `_sync` twin that blocks for at most
+ *   `timeout_ms` (<= 0: the client's request timeout) and returns the outcome.
+ * - Every function is safe to call from any thread, including from inside a callback.
+ *   The `_sync` twins are the exception that cannot work there: called on the network
+ *   thread they return CW_ERR_WOULD_DEADLOCK at once.
+ * - Objects handed to a callback (calls, users, pages) are borrowed for the duration of
+ *   the callback; take a reference (`cw_call_ref`) to keep one. Objects returned through
+ *   a pointer argument belong to the caller.
+ * - Strings returned by accessors live as long as the object they came from.
+ * - Times are Unix milliseconds (0 when the contract says null); durations are seconds.
+ * - The ABI is kept: later versions add functions (`_v2`), they do not change these.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CALLWIRE_BUILDING) && defined(__GNUC__)
+#define CW_EXTERN __attribute__((visibility("default")))
+#else
+#define CW_EXTERN
+#endif
+
+#define CW_VERSION_MAJOR 0
+#define CW_VERSION_MINOR 1
+#define CW_VERSION_PATCH 0
+
+/* The library's version as "MAJOR.MINOR.PATCH". */
+CW_EXTERN const char *cw_version(void);
+
+/* ---- Errors ------------------------------------------------------------------------ */
+
+/* X(NAME, value, description). The server's error codes map to the entries whose names
+ * match them (ERR_NOT_FOUND -> CW_ERR_NOT_FOUND); an unknown server code is
+ * CW_ERR_SERVER. */
+#define CW_ERRNO_MAP(X)                                                                            \
+	X(NOT_LOGGED_IN, -1,                                                                       \
+	  "not logged in: log in first (cw_login_with_auth_key or "                                \
+	  "cw_login_with_token)")                                                                  \
+	X(ALREADY_LOGGED_IN, -2, "already logged in: log out first")                               \
+	X(INVALID_ARGUMENT, -3, "invalid argument")                                                \
+	X(NO_MEMORY, -4, "out of memory")                                                          \
+	X(TIMEOUT, -5, "timed out")                                                                \
+	X(CONNECTION, -6, "cannot reach the server")                                               \
+	X(CONNECTION_LOST, -7,                                                                     \
+	  "the connection was lost before the server answered; the "                               \
+	  "request may or may not have taken effect")                                              \
+	X(CANCELLED, -8, "cancelled: the client logged out or was freed")                          \
+	X(PROTOCOL, -9, "the server's answer does not follow the protocol")                        \
+	X(IO, -10, "cannot read or write the session file")                                        \
+	X(WOULD_DEADLOCK, -11,                                                                     \
+	  "a blocking function was called from a callback; use the "                               \
+	  "asynchronous one")                                                                      \
+	X(BUSY, -12, "another request of this object is still running")                            \
+	X(BAD_REQUEST, -20, "the server refused the request as malformed")                         \
+	X(UNAUTHORIZED, -21, "the credentials are wrong, expired or revoked")                      \
+	X(FORBIDDEN, -22, "not allowed")                                                           \
+	X(NOT_FOUND, -23, "not found")                                                             \
+	X(CONFLICT, -24, "conflict")                                                               \
+	X(CALL_IN_PROGRESS, -25, "the user is already in a call")                                  \
+	X(INVALID_STATE, -26, "the call is not in a state that allows this")                       \
+	X(PAYLOAD_TOO_LARGE, -27, "the request is too large")                                      \
+	X(RATE_LIMITED, -28, "too many requests; retry later")                                     \
+	X(INTERNAL, -29, "the server failed")                                                      \
+	X(SERVER, -30, "the server answered with an error this library does not know")
+
+enum cw_error {
+	CW_OK = 0,
+#define CW__ERR_ENUM(name, value, text) CW_ERR_##name = value,
+	CW_ERRNO_MAP(CW__ERR_ENUM)
+#undef CW__ERR_ENUM
+};
+
+/* A description of err ("unknown error" for a value not in the list). */
+CW_EXTERN const char *cw_strerror(int err);
+/* The name of err: "CW_ERR_NOT_FOUND", "CW_OK", or "CW_ERR_UNKNOWN". */
+CW_EXTERN const char *cw_err_name(int err);
+/* The message that explains this thread's last failed `_sync` call or failed function:
+ * the server's message when the server refused, otherwise cw_strerror(). Never NULL. */
+CW_EXTERN const char *cw_last_error_message(void);
+
+/* Frees a string this library returned (cw_call_to_json and the like). */
+CW_EXTERN void cw_free(void *p);
+
+/* ---- Values ------------------------------------------------------------------------ */
+
+typedef enum { CW_CALL_AUDIO, CW_CALL_VIDEO } cw_call_type;
+typedef enum { CW_RECEIVER_USER, CW_RECEIVER_GROUP } cw_receiver_type;
+typedef enum { CW_CATEGORY_CALL, CW_CATEGORY_MEET } cw_call_category;
+typedef enum {
+	CW_STATUS_INITIATED,
+	CW_STATUS_ONGOING,
+	CW_STATUS_ENDED,
+	CW_STATUS_REJECTED,
+	CW_STATUS_CANCELLED,
+	CW_STATUS_BUSY,
+	CW_STATUS_UNANSWERED
+} cw_call_status;
+typedef enum {
+	CW_PARTICIPANT_RINGING,
+	CW_PARTICIPANT_ONGOING,
+	CW_PARTICIPANT_LEFT,
+	CW_PARTICIPANT_REJECTED,
+	CW_PARTICIPANT_BUSY,
+	CW_PARTICIPANT_UNANSWERED,
+	CW_PARTICIPANT_CANCELLED
+} cw_participant_state;
+typedef enum { CW_DIRECTION_INCOMING, CW_DIRECTION_OUTGOING } cw_direction;
+typedef enum {
+	CW_CONNECTION_OFFLINE,	  /* logged out, or stopped after the server refused the token */
+	CW_CONNECTION_CONNECTING, /* connecting, or waiting to try again */
+	CW_CONNECTION_CONNECTED	  /* authenticated; events flow */
+} cw_connection_state;
+
+/* The contract's names: "audio", "video", "user", "group", "call", "meet", "initiated",
+ * …, "ringing", …, "incoming", "outgoing". NULL for a value out of range. */
+CW_EXTERN const char *cw_call_type_str(cw_call_type t);
+CW_EXTERN const char *cw_receiver_type_str(cw_receiver_type t);
+CW_EXTERN const char *cw_call_category_str(cw_call_category c);
+CW_EXTERN const char *cw_call_status_str(cw_call_status s);
+CW_EXTERN const char *cw_participant_state_str(cw_participant_state s);
+CW_EXTERN const char *cw_direction_str(cw_direction d);
+
+/* ---- Users ------------------------------------------------------------------------- */
+
+typedef struct cw_user cw_user;
+
+CW_EXTERN cw_user *cw_user_ref(cw_user *user);
+CW_EXTERN void cw_user_unref(cw_user *user);
+CW_EXTERN const char *cw_user_get_uid(const cw_user *user);
+CW_EXTERN const char *cw_user_get_name(const cw_user *user);
+/* NULL when the user has none. */
+CW_EXTERN const char *cw_user_get_avatar(const cw_user *user);
+
+/* ---- Calls ------------------------------------------------------------------------- */
+
+/* A snapshot of a call as the server last described it (the contract's call object). */
+typedef struct cw_call cw_call;
+
+CW_EXTERN cw_call *cw_call_ref(cw_call *call);
+CW_EXTERN void cw_call_unref(cw_call *call);
+
+CW_EXTERN const char *cw_call_get_session_id(const cw_call *call);
+CW_EXTERN cw_call_category cw_call_get_category(const cw_call *call);
+CW_EXTERN cw_call_type cw_call_get_type(const cw_call *call);
+CW_EXTERN cw_receiver_type cw_call_get_receiver_type(const cw_call *call);
+CW_EXTERN const char *cw_call_get_initiator_uid(const cw_call *call);
+CW_EXTERN const char *cw_call_get_initiator_name(const cw_call *call);
+/* The receiver's uid, or its guid for a group call. */
+CW_EXTERN const char *cw_call_get_receiver_id(const cw_call *call);
+CW_EXTERN const char *cw_call_get_receiver_name(const cw_call *call);
+CW_EXTERN cw_call_status cw_call_get_status(const cw_call *call);
+CW_EXTERN int64_t cw_call_get_initiated_at(const cw_call *call);
+CW_EXTERN int64_t cw_call_get_joined_at(const cw_call *call);
+CW_EXTERN int64_t cw_call_get_ended_at(const cw_call *call);
+CW_EXTERN double cw_call_get_duration(const cw_call *call);
+/* The metadata object as compact JSON text ("{}" when there is none). */
+CW_EXTERN const char *cw_call_get_metadata(const cw_call *call);
+/* True when the call is initiated or ongoing. */
+CW_EXTERN bool cw_call_is_active(const cw_call *call);
+
+/* Participants, index 0 being the initiator. Out-of-range indexes give NULL, 0 or -1. */
+CW_EXTERN size_t cw_call_get_participant_count(const cw_call *call);
+CW_EXTERN const char *cw_call_get_participant_uid(const cw_call *call, size_t i);
+/* The participant's state, or -1 when i is out of range. */
+CW_EXTERN int cw_call_get_participant_state(const cw_call *call, size_t i);
+CW_EXTERN int64_t cw_call_get_participant_joined_at(const cw_call *call, size_t i);
+CW_EXTERN int64_t cw_call_get_participant_left_at(const cw_call *call, size_t i);
+CW_EXTERN double cw_call_get_participant_duration(const cw_call *call, size_t i);
+
+/* The call object as the server sent it, compact JSON; free with cw_free. NULL on
+ * out-of-memory. */
+CW_EXTERN char *cw_call_to_json(const cw_call *call);
+
+/* ---- The client -------------------------------------------------------------------- */
+
+typedef struct cw_client cw_client;
+
+typedef void (*cw_done_cb)(cw_client *client, int err, const char *message, void *arg);
+typedef void (*cw_user_cb)(cw_client *client, int err, const char *message, cw_user *user,
+			   void *arg);
+/* On CW_ERR_CALL_IN_PROGRESS `call` is the call the user is already in; on other errors
+ * that the server sends with a call (CW_ERR_INVALID_STATE) it is that call; else NULL. */
+typedef void (*cw_call_cb)(cw_client *client, int err, const char *message, cw_call *call,
+			   void *arg);
+
+/* Creates a client for the server at server_url ("http://host:port" or "https://…")
+ * and the app app_id, and starts its network thread. Nothing is sent until a login. */
+CW_EXTERN int cw_client_new(cw_client **clientp, const char *server_url, const char *app_id);
+/* Logs nothing out: stops the network thread, fails pending requests with
+ * CW_ERR_CANCELLED (their callbacks run), and frees the client. From inside a callback
+ * the client is freed once the callback returns. NULL is ignored. */
+CW_EXTERN void cw_client_free(cw_client *client);
+
+/* Keeps the login in a file (mode 0600). If the client is logged in, the login is written
+ * there now; otherwise a login found there for this server and app is restored: the
+ * client is logged in at once and connects in the background. Every later login
+ * rewrites the file and logout removes it. Returns CW_ERR_IO when the file cannot be
+ * read or written, CW_ERR_NOT_LOGGED_IN when it holds no login for this server and app
+ * (the path is kept for the next login). */
+CW_EXTERN int cw_client_set_session_file(cw_client *client, const char *path);
+/* The default timeout of requests and of `_sync` calls given timeout_ms <= 0 (default
+ * 15,000 ms). A request waits that long for a connection when there is none. */
+CW_EXTERN int cw_client_set_request_timeout(cw_client *client, int timeout_ms);
+CW_EXTERN cw_connection_state cw_client_get_connection_state(cw_client *client);
+
+/* Logs in with the app's auth key (development). On success the realtime connection
+ * starts; the `connected` listener fires when it is up. */
+CW_EXTERN int cw_login_with_auth_key(cw_client *client, const char *uid, const char *auth_key,
+				     cw_user_cb cb, void *arg);
+CW_EXTERN int cw_login_with_auth_key_sync(cw_client *client, const char *uid, const char *auth_key,
+					  int timeout_ms);
+/* Logs in with an auth token that the app's backend obtained (production). */
+CW_EXTERN int cw_login_with_token(cw_client *client, const char *auth_token, cw_user_cb cb,
+				  void *arg);
+CW_EXTERN int cw_login_with_token_sync(cw_client *client, const char *auth_token, int timeout_ms);
+/* The logged-in user (a new reference), or NULL. */
+CW_EXTERN cw_user *cw_get_logged_in_user(cw_client *client);
+/* Revokes the token on the server, closes the connection, forgets the login (and removes
+ * the session file). The client is logged out even when the server cannot be reached;
+ * err then says so. Pending requests fail with CW_ERR_CANCELLED. */
+CW_EXTERN int cw_logout(cw_client *client, cw_done_cb cb, void *arg);
+CW_EXTERN int cw_logout_sync(cw_client *client, int timeout_ms);
+
+/* ---- Listeners --------------------------------------------------------------------- */
+
+/*
+ * Listeners are registered under a string id. Adding with an id that is already
+ * registered replaces that listener; listeners with distinct ids all fire, in the order
+ * they were first added. After cw_remove_*_listener returns, the listener is not called
+ * again (unless it is running on the network thread at that moment). Adding or removing
+ * from inside a callback is allowed; a listener added during an event fires from the
+ * next event on. Every member may be NULL.
+ */
+
+typedef void (*cw_call_event_cb)(cw_client *client, cw_call *call, void *arg);
+typedef void (*cw_participant_cb)(cw_client *client, cw_call *call, const char *uid, void *arg);
+
+typedef struct cw_call_listener {
+	/* Someone rings this user (call.incoming). */
+	cw_call_event_cb incoming_call_received;
+	/* The callee answered this user's call (call.accepted). */
+	cw_call_event_cb outgoing_call_accepted;
+	/* This user's call ended unanswered: cw_call_get_status() is CW_STATUS_REJECTED,
+	 * CW_STATUS_BUSY or CW_STATUS_UNANSWERED. */
+	cw_call_event_cb outgoing_call_rejected;
+	/* This user's own ringing call was cancelled (by another of their devices, or by
+	 * the server after the reconnect grace). */
+	cw_call_event_cb outgoing_call_cancelled;
+	/* A call ringing this user stopped ringing: the caller cancelled
+	 * (CW_STATUS_CANCELLED) or nobody answered in time (this user's participant state
+	 * is CW_PARTICIPANT_UNANSWERED). */
+	cw_call_event_cb incoming_call_cancelled;
+	/* An ongoing call this user was in is over (call.ended). */
+	cw_call_event_cb call_ended;
+	/* Another device (or another client of the same login) of this user answered or
+	 * declined. Not fired on the client that did it. */
+	cw_call_event_cb accepted_elsewhere;
+	cw_call_event_cb rejected_elsewhere;
+	/* In a group call: uid joined or left. */
+	cw_participant_cb participant_joined;
+	cw_participant_cb participant_left;
+} cw_call_listener;
+
+typedef struct cw_connection_listener {
+	/* The first realtime connection after a login (or a restored login) is up. */
+	void (*connected)(cw_client *client, void *arg);
+	/* The connection dropped. err says why: CW_ERR_CONNECTION_LOST (network, server
+	 * restart: the client reconnects by itself) or CW_ERR_UNAUTHORIZED (the token was
+	 * revoked or expired: the client stays offline until the next login). */
+	void (*disconnected)(cw_client *client, int err, void *arg);
+	/* The attempt-th reconnection starts in delay_ms. */
+	void (*reconnecting)(cw_client *client, unsigned attempt, unsigned delay_ms, void *arg);
+	/* Connected again. resumed: every event missed meanwhile has been delivered; when
+	 * false the server no longer had them (fetch the active call and the call log). */
+	void (*reconnected)(cw_client *client, bool resumed, void *arg);
+} cw_connection_listener;
+
+/* The listener struct is copied. */
+CW_EXTERN int cw_add_call_listener(cw_client *client, const char *id,
+				   const cw_call_listener *listener, void *arg);
+CW_EXTERN int cw_remove_call_listener(cw_client *client, const char *id);
+CW_EXTERN int cw_add_connection_listener(cw_client *client, const char *id,
+					 const cw_connection_listener *listener, void *arg);
+CW_EXTERN int cw_remove_connection_listener(cw_client *client, const char *id);
+
+/* ---- Ringing ----------------------------------------------------------------------- */
+
+/* Rings receiver (a uid, or a guid with CW_RECEIVER_GROUP). ring_timeout_s: 5–300, or 0
+ * for the app's ringTimeout. metadata_json: a JSON object of at most 4 KiB, or NULL. */
+CW_EXTERN int cw_initiate_call(cw_client *client, const char *receiver,
+			       cw_receiver_type receiver_type, cw_call_type type,
+			       int ring_timeout_s, const char *metadata_json, cw_call_cb cb,
+			       void *arg);
+/* On success *callp is the new call (free with cw_call_unref). On
+ * CW_ERR_CALL_IN_PROGRESS, when callp is not NULL, *callp is the call the user is in. */
+CW_EXTERN int cw_initiate_call_sync(cw_client *client, const char *receiver,
+				    cw_receiver_type receiver_type, cw_call_type type,
+				    int ring_timeout_s, const char *metadata_json, int timeout_ms,
+				    cw_call **callp);
+
+CW_EXTERN int cw_accept_call(cw_client *client, const char *session_id, cw_call_cb cb, void *arg);
+CW_EXTERN int cw_accept_call_sync(cw_client *client, const char *session_id, int timeout_ms,
+				  cw_call **callp);
+/* status: CW_STATUS_REJECTED or CW_STATUS_BUSY. */
+CW_EXTERN int cw_reject_call(cw_client *client, const char *session_id, cw_call_status status,
+			     cw_call_cb cb, void *arg);
+CW_EXTERN int cw_reject_call_sync(cw_client *client, const char *session_id, cw_call_status status,
+				  int timeout_ms, cw_call **callp);
+CW_EXTERN int cw_cancel_call(cw_client *client, const char *session_id, cw_call_cb cb, void *arg);
+CW_EXTERN int cw_cancel_call_sync(cw_client *client, const char *session_id, int timeout_ms,
+				  cw_call **callp);
+/* Leaves the call; a 1:1 call ends, a group call ends when nobody is left. */
+CW_EXTERN int cw_end_call(cw_client *client, const char *session_id, cw_call_cb cb, void *arg);
+CW_EXTERN int cw_end_call_sync(cw_client *client, const char *session_id, int timeout_ms,
+			       cw_call **callp);
+/* Ends a group call for everyone (its initiator only). */
+CW_EXTERN int cw_end_call_for_all(cw_client *client, const char *session_id, cw_call_cb cb,
+				  void *arg);
+CW_EXTERN int cw_end_call_for_all_sync(cw_client *client, const char *session_id, int timeout_ms,
+				       cw_call **callp);
+CW_EXTERN int cw_get_call(cw_client *client, const char *session_id, cw_call_cb cb, void *arg);
+CW_EXTERN int cw_get_call_sync(cw_client *client, const char *session_id, int timeout_ms,
+			       cw_call **callp);
+/* The user's initiated or ongoing call; call is NULL (with err 0) when there is none. */
+CW_EXTERN int cw_get_active_call(cw_client *client, cw_call_cb cb, void *arg);
+CW_EXTERN int cw_get_active_call_sync(cw_client *client, int timeout_ms, cw_call **callp);
+
+/* ---- Call logs --------------------------------------------------------------------- */
+
+/* One page of calls, newest first. */
+typedef struct cw_call_page cw_call_page;
+
+CW_EXTERN size_t cw_call_page_count(const cw_call_page *page);
+/* The i-th call (borrowed from the page), or NULL. */
+CW_EXTERN cw_call *cw_call_page_get(const cw_call_page *page, size_t i);
+CW_EXTERN void cw_call_page_free(cw_call_page *page);
+
+/* Pages through the calls the logged-in user took part in. Filters are set before the
+ * first fetch (later they return CW_ERR_BUSY). */
+typedef struct cw_call_log_request cw_call_log_request;
+typedef void (*cw_page_cb)(cw_client *client, int err, const char *message, cw_call_page *page,
+			   void *arg);
+
+CW_EXTERN int cw_call_log_request_new(cw_call_log_request **requestp, cw_client *client);
+/* Must not be called while a fetch is running. NULL is ignored. */
+CW_EXTERN void cw_call_log_request_free(cw_call_log_request *request);
+/* 1–100; the server's default is 30. */
+CW_EXTERN int cw_call_log_request_set_limit(cw_call_log_request *request, int limit);
+CW_EXTERN int cw_call_log_request_set_type(cw_call_log_request *request, cw_call_type type);
+CW_EXTERN int cw_call_log_request_set_status(cw_call_log_request *request, cw_call_status status);
+CW_EXTERN int cw_call_log_request_set_direction(cw_call_log_request *request,
+						cw_direction direction);
+/* Calls with this other user / in this group. */
+CW_EXTERN int cw_call_log_request_set_uid(cw_call_log_request *request, const char *uid);
+CW_EXTERN int cw_call_log_request_set_guid(cw_call_log_request *request, const char *guid);
+CW_EXTERN int cw_call_log_request_set_category(cw_call_log_request *request,
+					       cw_call_category category);
+CW_EXTERN int cw_call_log_request_set_has_recording(cw_call_log_request *request,
+						    bool has_recording);
+/* Fetches the next page. After the last page it completes with an empty page.
+ * CW_ERR_BUSY while another fetch of this request runs. */
+CW_EXTERN int cw_call_log_request_fetch_next(cw_call_log_request *request, cw_page_cb cb,
+					     void *arg);
+CW_EXTERN int cw_call_log_request_fetch_next_sync(cw_call_log_request *request, int timeout_ms,
+						  cw_call_page **pagep);
+/* False once a fetch has returned the last page. */
+CW_EXTERN bool cw_call_log_request_has_more(const cw_call_log_request *request);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
