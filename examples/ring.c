@@ -10,6 +10,9 @@
  * leaves the call to the server, which cancels it once ring's connection has been gone for
  * the app's reconnectGrace.
  */
+/* clock_gettime and pthread_condattr_setclock under -std=c17. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <callwire/callwire.h>
 
 #include <pthread.h>
@@ -19,7 +22,7 @@
 #include <time.h>
 
 enum { HOLD_SECONDS = 5, DEFAULT_RING_SECONDS = 30, SLACK_SECONDS = 10 };
-/* How far the call has got: the server's statuses folded into three stages. */
+/* How far the call has got: the server's statuses folded into the stages ring waits for. */
 enum stage { NONE, RINGING, ONGOING, OVER };
 
 /* What main() shares with the callbacks, which run on the SDK's network thread. */
@@ -114,7 +117,7 @@ static void on_reconnected(cw_client *client, bool resumed, void *arg)
 static void on_disconnected(cw_client *client, int err, void *arg)
 {
 	(void)client;
-	printf("connection lost: %s\n", cw_strerror(err));
+	printf("connection lost (%s)\n", cw_err_name(err));
 	/* A refused token stays refused: the client will not reconnect by itself. */
 	if (err == CW_ERR_UNAUTHORIZED)
 		fail(arg, err);

@@ -9,8 +9,13 @@
  *   never invokes its callback.
  * - Asynchronous functions take a completion callback and an `arg` handed back to it.
  *   The callback runs exactly once, on the client's network thread, unless the function
- *   itself failed. Every such function has a `_sync` twin that blocks for at most
- *   `timeout_ms` (<= 0: the client's request timeout) and returns the outcome.
+ *   itself failed; its `message` is NULL on success, else the server's message or
+ *   cw_strerror(err). Every such function has a `_sync` twin that blocks for at most
+ *   `timeout_ms` (<= 0: the client's request timeout) and returns the outcome; a call
+ *   the server sent with its error (see cw_call_cb) is returned through `callp` as well.
+ * - Order: the realtime connection carries answers and events in the order the server
+ *   sent them, so a request's callback runs before the callbacks of the events the
+ *   server sent after answering it.
  * - Every function is safe to call from any thread, including from inside a callback.
  *   The `_sync` twins are the exception that cannot work there: called on the network
  *   thread they return CW_ERR_WOULD_DEADLOCK at once.
@@ -58,8 +63,8 @@ CW_EXTERN const char *cw_version(void);
 	X(TIMEOUT, -5, "timed out")                                                                \
 	X(CONNECTION, -6, "cannot reach the server")                                               \
 	X(CONNECTION_LOST, -7,                                                                     \
-	  "the connection was lost before the server answered; the "                               \
-	  "request may or may not have taken effect")                                              \
+	  "the connection to the server was lost (a request in flight may or may not have "        \
+	  "taken effect)")                                                                         \
 	X(CANCELLED, -8, "cancelled: the client logged out or was freed")                          \
 	X(PROTOCOL, -9, "the server's answer does not follow the protocol")                        \
 	X(IO, -10, "cannot read or write the session file")                                        \
@@ -152,6 +157,7 @@ CW_EXTERN const char *cw_user_get_avatar(const cw_user *user);
 /* A snapshot of a call as the server last described it (the contract's call object). */
 typedef struct cw_call cw_call;
 
+/* A new reference (call itself); unref NULL is ignored. */
 CW_EXTERN cw_call *cw_call_ref(cw_call *call);
 CW_EXTERN void cw_call_unref(cw_call *call);
 
@@ -220,7 +226,8 @@ CW_EXTERN int cw_client_set_request_timeout(cw_client *client, int timeout_ms);
 CW_EXTERN cw_connection_state cw_client_get_connection_state(cw_client *client);
 
 /* Logs in with the app's auth key (development). On success the realtime connection
- * starts; the `connected` listener fires when it is up. */
+ * starts; the `connected` listener fires when it is up. CW_ERR_ALREADY_LOGGED_IN when
+ * logged in, CW_ERR_BUSY while another login runs. */
 CW_EXTERN int cw_login_with_auth_key(cw_client *client, const char *uid, const char *auth_key,
 				     cw_user_cb cb, void *arg);
 CW_EXTERN int cw_login_with_auth_key_sync(cw_client *client, const char *uid, const char *auth_key,
@@ -259,8 +266,8 @@ typedef struct cw_call_listener {
 	/* This user's call ended unanswered: cw_call_get_status() is CW_STATUS_REJECTED,
 	 * CW_STATUS_BUSY or CW_STATUS_UNANSWERED. */
 	cw_call_event_cb outgoing_call_rejected;
-	/* This user's own ringing call was cancelled (by another of their devices, or by
-	 * the server after the reconnect grace). */
+	/* This user's own ringing call was cancelled: by this client, by another of their
+	 * devices, or by the server after the reconnect grace. */
 	cw_call_event_cb outgoing_call_cancelled;
 	/* A call ringing this user stopped ringing: the caller cancelled
 	 * (CW_STATUS_CANCELLED) or nobody answered in time (this user's participant state
@@ -291,7 +298,8 @@ typedef struct cw_connection_listener {
 	void (*reconnected)(cw_client *client, bool resumed, void *arg);
 } cw_connection_listener;
 
-/* The listener struct is copied. */
+/* The listener struct is copied. Removing an id that is not registered is
+ * CW_ERR_NOT_FOUND. */
 CW_EXTERN int cw_add_call_listener(cw_client *client, const char *id,
 				   const cw_call_listener *listener, void *arg);
 CW_EXTERN int cw_remove_call_listener(cw_client *client, const char *id);

@@ -75,8 +75,9 @@ json_t *cw_call_json(const struct cw_call_record *rec, int64_t now)
 						       "leftAt", ms_or_null(p->left_at), "duration",
 						       cw_participant_duration(p, now) / 1000.0));
 	}
-	meta = rec->metadata && strcmp(rec->metadata, "{}") != 0 ? json_loads(rec->metadata, 0, NULL)
-								   : NULL;
+	meta = rec->metadata && strcmp(rec->metadata, "{}") != 0
+		       ? json_loads(rec->metadata, 0, NULL)
+		       : NULL;
 	receiver = json_pack("{s:s,s:s}", call->receiver_type == CW_RECEIVER_GROUP ? "guid" : "uid",
 			     call->receiver, "name",
 			     rec->receiver_name ? rec->receiver_name : call->receiver);
@@ -110,8 +111,8 @@ static int record_copy(struct cw_call_record *dst, const struct cw_call_record *
 
 /* Sends the effects of one change as events, each user's in the order the machine gave.
  * The call is serialised once; every event is spliced around that text. */
-static void publish(struct cw_calls *c, const struct cw_call_record *rec, const char *device,
-		    int64_t now)
+static void publish(struct cw_calls *c, const struct cw_call_record *rec, const char *actor,
+		    const char *device, int64_t now)
 {
 	json_t *call;
 	char *call_text, *event;
@@ -127,9 +128,15 @@ static void publish(struct cw_calls *c, const struct cw_call_record *rec, const 
 		bool with_device = (e->event == CW_EV_ACCEPTED_ELSEWHERE ||
 				    e->event == CW_EV_REJECTED_ELSEWHERE) &&
 				   device && *device;
-		if (asprintf(&event, "{\"type\":\"event\",\"name\":\"%s\",\"call\":%s%s%s%s}",
-			     cw_event_name(e->event), call_text, with_device ? ",\"device\":\"" : "",
-			     with_device ? device : "", with_device ? "\"" : "") < 0)
+		/* Who joined or left; ids are [A-Za-z0-9_.@-], nothing to escape. */
+		bool with_uid = (e->event == CW_EV_PARTICIPANT_JOINED ||
+				 e->event == CW_EV_PARTICIPANT_LEFT) &&
+				actor && *actor;
+		if (asprintf(&event, "{\"type\":\"event\",\"name\":\"%s\",\"call\":%s%s%s%s%s%s%s}",
+			     cw_event_name(e->event), call_text,
+			     with_device ? ",\"device\":\"" : "", with_device ? device : "",
+			     with_device ? "\"" : "", with_uid ? ",\"uid\":\"" : "",
+			     with_uid ? actor : "", with_uid ? "\"" : "") < 0)
 			break;
 		if (cw_rt_emit(c->rt, rec->app_id, e->uid, event, now) != 0)
 			cw_error("calls.event", "app=%s uid=%s session=%s err=\"cannot store\"",
@@ -206,7 +213,7 @@ static int apply(struct cw_calls *c, struct active *a, enum cw_action action, co
 	cw_call_free(&prev);
 	cw_info("call.changed", "app=%s session=%s status=%s", a->rec.app_id,
 		a->rec.call.session_id, cw_call_status_name(a->rec.call.status));
-	publish(c, &a->rec, device, now);
+	publish(c, &a->rec, actor, device, now);
 	reindex(c, a);
 	if (!cw_call_active(&a->rec.call))
 		active_drop(c, a);
@@ -501,7 +508,7 @@ int cw_calls_initiate(struct cw_calls *c, const struct cw_actor *who, const stru
 		goto out;
 	cw_info("call.initiated", "app=%s session=%s from=%s status=%s", rec.app_id, sid, who->uid,
 		cw_call_status_name(rec.call.status));
-	publish(c, &rec, who->device, now);
+	publish(c, &rec, who->uid, who->device, now);
 	if (cw_call_active(&rec.call)) {
 		err = active_add(c, &rec, &a);
 		if (!err)

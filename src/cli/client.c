@@ -1,5 +1,6 @@
 /* client: dispatch, session file and shared helpers of the client commands; login, logout. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -8,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include <jansson.h>
 
@@ -98,7 +98,7 @@ int cw_cmd_client(int argc, char **argv)
 
 static void command_help(const struct cli_command *cmd, FILE *f)
 {
-	fprintf(f, "usage: callwire %s %s\n\n%s\n%s%s", cmd->name, cmd->synopsis, cmd->help,
+	fprintf(f, "usage: callwire %s %s\n\n%s\n%s\n%s", cmd->name, cmd->synopsis, cmd->help,
 		session_help, exit_codes);
 }
 
@@ -133,13 +133,13 @@ static void add_arg(struct cli_parser *p, char *arg)
  * argument when it needs one. */
 static int take_opt(struct cli_parser *p, int argc, char **argv, int *i)
 {
-	static const struct cli_opt session = {"session", -1, true};
+	static const struct cli_opt session[] = {{"session", -1, true}, {NULL, 0, false}};
 	const char *name = argv[*i] + 2, *eq = strchr(name, '='), *value = NULL;
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
 	const struct cli_opt *opt = find_opt(p->opts, name, len);
 
-	if (!opt && find_opt(&session, name, len))
-		opt = &session;
+	if (!opt)
+		opt = find_opt(session, name, len);
 	if (!opt)
 		return cli_usage_error(p->cmd,
 				       "unknown option '%s' (an argument that starts with '--' "
@@ -153,7 +153,7 @@ static int take_opt(struct cli_parser *p, int argc, char **argv, int *i)
 		value = argv[++*i];
 	else if (opt->has_arg)
 		return cli_usage_error(p->cmd, "option '--%s' needs a value", opt->name);
-	if (opt == &session) {
+	if (opt == session) {
 		p->common.session = value;
 		return -1;
 	}
@@ -192,17 +192,19 @@ int cli_parse_plain(struct cli_parser *p, int argc, char **argv, int nargs)
 	return rc;
 }
 
-int cli_exit_for(int err)
+/* hint: say how to log in again when the login is the problem. */
+static int fail(int err, bool hint)
 {
-	if (err == CW_ERR_NOT_LOGGED_IN || err == CW_ERR_UNAUTHORIZED)
-		return CLI_EXIT_LOGIN;
-	return CLI_EXIT_ERROR;
+	bool login = err == CW_ERR_NOT_LOGGED_IN || err == CW_ERR_UNAUTHORIZED;
+
+	fprintf(stderr, "callwire: %s: %s%s\n", cw_err_name(err), cw_last_error_message(),
+		login && hint ? " (log in again: callwire login)" : "");
+	return login ? CLI_EXIT_LOGIN : CLI_EXIT_ERROR;
 }
 
 int cli_fail(int err)
 {
-	fprintf(stderr, "callwire: %s: %s\n", cw_err_name(err), cw_last_error_message());
-	return cli_exit_for(err);
+	return fail(err, true);
 }
 
 int cli_print_call(const cw_call *call)
@@ -246,8 +248,8 @@ int cli_session_path(const char *option, char *path, size_t size)
 	else
 		n = -1;
 	if (n < 0 || (size_t)n >= size || !*path) {
-		fprintf(stderr, "callwire: no session file: pass --session FILE or set "
-				"CALLWIRE_SESSION (HOME is not set)\n");
+		fprintf(stderr, "callwire: no session file: pass --session FILE, or set "
+				"CALLWIRE_SESSION or HOME\n");
 		return CLI_EXIT_ERROR;
 	}
 	return 0;
@@ -413,14 +415,14 @@ int cli_cmd_login(int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	}
 	if ((err = cw_client_new(&client, a.server, a.app)) != 0)
-		return cli_fail(err);
+		return fail(err, false);
 	if (a.token)
 		err = cw_login_with_token_sync(client, a.token, 0);
 	else
 		err = cw_login_with_auth_key_sync(client, a.uid, a.auth_key, 0);
 	if (!err)
 		err = cw_client_set_session_file(client, path);
-	rc = err ? cli_fail(err) : print_login(client, path);
+	rc = err ? fail(err, false) : print_login(client, path);
 	cw_client_free(client);
 	return rc;
 }

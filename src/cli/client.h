@@ -72,11 +72,10 @@ const struct cli_command *cli_command_find(const char *name);
 /* Prints "callwire NAME: <message>" and the synopsis to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Prints "callwire: CW_ERR_NAME: message" for err and returns its exit code. */
+/* Prints "callwire: CW_ERR_NAME: message" for err (the message of this thread's last
+ * failed call) and returns the exit code: CLI_EXIT_LOGIN for a missing or refused login,
+ * else CLI_EXIT_ERROR. */
 int cli_fail(int err);
-/* The exit code for a library error: CLI_EXIT_LOGIN for a missing or refused login,
- * CLI_EXIT_ERROR otherwise. */
-int cli_exit_for(int err);
 
 /* Where the session lives: --session, $CALLWIRE_SESSION, $XDG_CONFIG_HOME/callwire/
  * session.json, ~/.config/callwire/session.json. Returns 0, or CLI_EXIT_ERROR when no

@@ -1,5 +1,4 @@
-/* client calls: `callwire listen`, `call` (and its --wait), accept, reject, cancel, end, get,
- * active. */
+/* client calls: `callwire listen`, `call` (--wait), accept, reject, cancel, end, get, active. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>

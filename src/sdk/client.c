@@ -258,8 +258,8 @@ void cw_client_free(cw_client *c)
 	cw__lock(c);
 	c->stopping = true;
 	c->free_on_exit = self;
-	cw__unlock(c);
 	cw__wake(c);
+	cw__unlock(c);
 	if (self)
 		return;
 	pthread_join(c->thread, NULL);
@@ -347,8 +347,8 @@ int cw_client_set_session_file(cw_client *c, const char *path)
 	c->token = token;
 	c->user = user;
 	c->want_connect = true;
-	cw__unlock(c);
 	cw__wake(c);
+	cw__unlock(c);
 	return 0;
 }
 

@@ -101,8 +101,8 @@ static void on_retry(lws_sorted_usec_list_t *sul)
 	cw__conn_start(c);
 }
 
-/* Full jitter over an exponentially growing window, so that clients dropped together by
- * a restart do not all come back in the same instant. */
+/* A delay drawn from the upper half of an exponentially growing window, so that clients
+ * dropped together by a restart do not all come back in the same instant. */
 static void schedule_retry(cw_client *c)
 {
 	struct retry_info ri;
@@ -229,6 +229,7 @@ static void on_ready(cw_client *c, const struct cw__msg *msg)
 	if (c->last_seq < 0 || !resumed)
 		c->last_seq = msg->seq;
 	c->had_ready = true;
+	snprintf(c->device, sizeof(c->device), "%s", msg->device ? msg->device : "");
 	cw__set_conn_state(c, CW_CONNECTION_CONNECTED);
 	while (!cw__list_empty(&c->waiting) && c->ws_state == CW__WS_READY)
 		send_request(c, cw__container_of(c->waiting.next, struct cw__req, link));

@@ -55,9 +55,12 @@ void cw__remember_own(cw_client *c, const char *session_id)
 	c->own_next++;
 }
 
-/* True (and forgotten) when this client itself answered session_id. */
-static bool take_own(cw_client *c, const char *session_id)
+/* True (and forgotten) when this client itself answered session_id: it sent the answer,
+ * and the answer came from its device (another device may have won the race). */
+static bool take_own(cw_client *c, const char *session_id, const char *device)
 {
+	if (device && strcmp(device, c->device) != 0)
+		return false;
 	for (size_t i = 0; i < CW__OWN_MAX; i++) {
 		if (strcmp(c->own[i], session_id) == 0) {
 			c->own[i][0] = '\0';
@@ -67,7 +70,8 @@ static bool take_own(cw_client *c, const char *session_id)
 	return false;
 }
 
-/* The participant a joined/left event is about: the latest to reach that state. */
+/* The participant a joined/left event is about, for servers that do not name it: the
+ * latest to reach that state. */
 static const char *latest(const cw_call *call, cw_participant_state state)
 {
 	const struct cw__participant *best = NULL;
@@ -84,8 +88,10 @@ static const char *latest(const cw_call *call, cw_participant_state state)
 	return best ? best->uid : NULL;
 }
 
-static enum slot slot_of(cw_client *c, const char *name, const cw_call *call, const char **uid)
+static enum slot slot_of(cw_client *c, const struct cw__msg *msg, const char **uid)
 {
+	const char *name = msg->name;
+	const cw_call *call = msg->call;
 	bool initiator;
 
 	cw__lock(c);
@@ -104,15 +110,15 @@ static enum slot slot_of(cw_client *c, const char *name, const cw_call *call, co
 	if (strcmp(name, "call.ended") == 0)
 		return S_ENDED;
 	if (strcmp(name, "call.accepted_elsewhere") == 0)
-		return take_own(c, call->session_id) ? S_NONE : S_ACCEPTED_ELSEWHERE;
+		return take_own(c, call->session_id, msg->device) ? S_NONE : S_ACCEPTED_ELSEWHERE;
 	if (strcmp(name, "call.rejected_elsewhere") == 0)
-		return take_own(c, call->session_id) ? S_NONE : S_REJECTED_ELSEWHERE;
+		return take_own(c, call->session_id, msg->device) ? S_NONE : S_REJECTED_ELSEWHERE;
 	if (strcmp(name, "call.participant_joined") == 0) {
-		*uid = latest(call, CW_PARTICIPANT_ONGOING);
+		*uid = msg->uid ? msg->uid : latest(call, CW_PARTICIPANT_ONGOING);
 		return *uid ? S_JOINED : S_NONE;
 	}
 	if (strcmp(name, "call.participant_left") == 0) {
-		*uid = latest(call, CW_PARTICIPANT_LEFT);
+		*uid = msg->uid ? msg->uid : latest(call, CW_PARTICIPANT_LEFT);
 		return *uid ? S_LEFT : S_NONE;
 	}
 	/* Events of later protocol versions. */
@@ -123,7 +129,7 @@ void cw__dispatch_event(cw_client *c, const struct cw__msg *msg)
 {
 	struct fire_ctx f = {.call = msg->call};
 
-	f.slot = slot_of(c, msg->name, msg->call, &f.uid);
+	f.slot = slot_of(c, msg, &f.uid);
 	if (f.slot != S_NONE)
 		cw__listeners_fire(c, CW__L_CALL, fire_call, &f);
 }

@@ -126,9 +126,13 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
 		finish_response(r);
 		return -1;
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		finish(r, CW_ERR_CONNECTION, in ? (const char *)in : NULL, NULL);
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "cannot reach the server at %s:%d (%s)", r->c->host,
+			 r->c->port, in ? (const char *)in : "connection failed");
+		finish(r, CW_ERR_CONNECTION, msg, NULL);
 		return 0;
+	}
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 		finish(r, CW_ERR_CONNECTION_LOST, NULL, NULL);
 		return 0;

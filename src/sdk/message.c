@@ -29,6 +29,7 @@ static int parse_event(struct cw__msg *msg)
 
 	msg->name = json_string_value(json_object_get(msg->root, "name"));
 	msg->device = json_string_value(json_object_get(msg->root, "device"));
+	msg->uid = json_string_value(json_object_get(msg->root, "uid"));
 	if (!msg->name || !json_is_integer(seq) || json_integer_value(seq) <= 0)
 		return CW_ERR_PROTOCOL;
 	msg->seq = json_integer_value(seq);

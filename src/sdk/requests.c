@@ -69,15 +69,14 @@ int cw__submit(cw_client *c, struct cw__req *r, bool needs_login)
 		if (!r->deadline)
 			r->deadline = cw__now_ms() + c->timeout_ms;
 		cw__list_add_tail(&c->queue, &r->link);
+		cw__wake(c);
 	}
 	cw__unlock(c);
 	if (err) {
 		cw__set_error(err, NULL);
 		cw__req_free(r);
-		return err;
 	}
-	cw__wake(c);
-	return 0;
+	return err;
 }
 
 void cw__complete(struct cw__req *r, int err, const char *message, json_t *result)

@@ -107,6 +107,7 @@ struct cw__msg {
 	/* event */
 	const char *name;
 	cw_call *call;
+	const char *uid; /* participant events: who joined or left */
 	/* response */
 	const char *id;
 	json_t *result;	  /* borrowed from root; NULL on error */
@@ -258,12 +259,15 @@ struct cw_client {
 	lws_sorted_usec_list_t retry_sul, tick_sul;
 	char own[CW__OWN_MAX][65];
 	unsigned own_next;
+	char device[33]; /* this login's device id, from ready */
 };
 
 void cw__lock(cw_client *c);
 void cw__unlock(cw_client *c);
 bool cw__on_network_thread(cw_client *c);
-/* Wakes the network thread to look at its queue. */
+/* Wakes the network thread to look at its queue. Called with the lock held: the network
+ * thread reads `stopping` under it before destroying the context, so a wake-up never
+ * reaches a context being destroyed. */
 void cw__wake(cw_client *c);
 /* Network thread: takes the queued requests and starts them. */
 void cw__drain(cw_client *c);
