@@ -488,6 +488,9 @@ int cw_calls_initiate(struct cw_calls *c, const struct cw_actor *who, const stru
 	if ((err = cw_rand_bytes(raw, sizeof(raw))))
 		goto out;
 	cw_b64url_encode(raw, sizeof(raw), sid);
+	/* A leading '-' would read as an option on command lines: start with a letter. */
+	if (sid[0] == '-' || sid[0] == '_')
+		sid[0] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[raw[0] % 52];
 
 	cw_strlcpy(rec.app_id, who->app->id, sizeof(rec.app_id));
 	rec.metadata = strdup(in->metadata ? in->metadata : "{}");

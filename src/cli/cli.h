@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "auth/auth.h"
+#include "cli/commands.h"
 #include "store/store.h"
 
 #define CW_DEFAULT_LISTEN "127.0.0.1:8080"
@@ -30,13 +31,5 @@ int cw_parse_listen(const char *listen, char *host, size_t hostsz, int *port);
  * log in. Credentials are kept in <data>/demo.json (mode 0600) and reprinted later. */
 int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *listen);
 
-int cw_cmd_serve(int argc, char **argv);
-int cw_cmd_admin(int argc, char **argv);
-
-/* The client commands (login, listen, call, …; src/cli/client*.c), built on libcallwire
- * only. cw_cmd_client_known says whether name is one; cw_cmd_client runs the one named by
- * argv[0] with its arguments after it and returns the exit code. */
-int cw_cmd_client_known(const char *name);
-int cw_cmd_client(int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@
 
 #include <callwire/callwire.h>
 
+#include "cli/commands.h"
+
 /* The exit codes of the client commands; docs/cli.md and `callwire help` list them. */
 enum cli_exit {
 	CLI_EXIT_OK = 0,	  /* done; for `call --wait`: the call was answered */
@@ -119,12 +121,6 @@ int cli_parse_call_type(const char *s);
 int cli_parse_call_status(const char *s);
 int cli_parse_direction(const char *s);
 int cli_parse_category(const char *s);
-
-/* The entry points main.c calls, declared in cli/cli.h too. That header cannot be included
- * here: the server headers it pulls in define enumerators (CW_CALL_AUDIO, …) that
- * <callwire/callwire.h> defines as well. Keep the two declarations identical. */
-int cw_cmd_client_known(const char *name);
-int cw_cmd_client(int argc, char **argv);
 
 /* The commands. */
 int cli_cmd_login(int argc, char **argv);

@@ -133,11 +133,12 @@ static int logs_filters(cw_call_log_request *req, const struct logs_args *a)
 static int fetch(cw_call_log_request *req, bool all, struct pages *p)
 {
 	cw_call_page *page = NULL;
-	cw_call_page **v;
-	int err;
 
 	do {
-		if ((err = cw_call_log_request_fetch_next_sync(req, 0, &page)) != 0)
+		int err = cw_call_log_request_fetch_next_sync(req, 0, &page);
+		cw_call_page **v;
+
+		if (err)
 			return err;
 		if (!(v = realloc(p->v, (p->n + 1) * sizeof(*v)))) {
 			cw_call_page_free(page);

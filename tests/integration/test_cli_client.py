@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from harness import ServerTestCase, callwire_bin, free_port
+from harness import ServerTestCase, callwire_bin, free_port, wait_until
 
 CLEAN_ENV = ("CALLWIRE_MASTER_KEY", "CALLWIRE_LISTEN", "CALLWIRE_DATA", "CALLWIRE_KEY",
              "CALLWIRE_SERVER", "CALLWIRE_CONFIG", "CALLWIRE_SESSION", "XDG_CONFIG_HOME")
@@ -406,6 +406,17 @@ class ClientCliTest(ServerTestCase):
         self.assertIsNone(self.ok_json("alice", "active"))
         self.assertEqual(self.server_call(sid)["status"], "cancelled")
 
+    def test_a_call_left_ringing_without_wait_is_cancelled_after_the_reconnect_grace(self):
+        # As documented: the command's connection closes when it exits, and the server
+        # treats a caller that stays away for reconnectGrace as having cancelled.
+        self.assertStatus(self.req("PATCH", f"/v1/apps/{self.app['appId']}",
+                                   {"settings": {"reconnectGrace": 1}},
+                                   token=self.app["restApiKey"]), 200)
+        self.login("alice")
+        sid = self.ok_json("alice", "call", "bob")["sessionId"]
+        wait_until(lambda: self.server_call(sid)["status"] == "cancelled", 10,
+                   "the abandoned call to be cancelled")
+
     def test_group_call_answered_by_one_member_then_ended_for_all(self):
         for uid in ("alice", "bob", "carol"):
             self.login(uid)
@@ -418,6 +429,12 @@ class ClientCliTest(ServerTestCase):
         carol.event("incoming_call_received", sid)
         self.act("bob", "accept", sid)
         self.assertExit(alice, EXIT_OK)
+        # Members may join until the call ends; the others hear who joined and who left.
+        self.assertEqual(self.act("carol", "accept", sid)["status"], "ongoing")
+        self.assertEqual(bob.event("participant_joined", sid)["uid"], "carol")
+        left = self.act("carol", "end", sid)
+        self.assertEqual(left["status"], "ongoing")
+        self.assertEqual(bob.event("participant_left", sid)["uid"], "carol")
         ended = self.act("alice", "end", sid, "--all")
         self.assertEqual(ended["status"], "ended")
         bob.event("call_ended", sid)
