@@ -222,7 +222,9 @@ int cw_client_new(cw_client **clientp, const char *server_url, const char *app_i
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = list;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* TLS only when the server URL asks for it: libwebsockets 4.1 with OpenSSL 3 does not
+	 * free a context's client TLS state when contexts overlap (each client has one). */
+	info.options = c->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
 	info.user = c;
 	info.fd_limit_per_thread = 32;
 	info.gid = (gid_t)-1;

@@ -131,10 +131,9 @@ static int free_port(void)
 /* The environment minus the variables that would make the server ignore our flags. */
 static char **child_env(void)
 {
-	static const char *const drop[] = {"CALLWIRE_MASTER_KEY=", "CALLWIRE_LISTEN=",
-					   "CALLWIRE_DATA=",	   "CALLWIRE_KEY=",
-					   "CALLWIRE_SERVER=",	   "CALLWIRE_CONFIG=",
-					   "CALLWIRE_LOG_LEVEL="};
+	static const char *const drop[] = {
+		"CALLWIRE_MASTER_KEY=", "CALLWIRE_LISTEN=", "CALLWIRE_DATA=",	  "CALLWIRE_KEY=",
+		"CALLWIRE_SERVER=",	"CALLWIRE_CONFIG=", "CALLWIRE_LOG_LEVEL="};
 	size_t n = 0, k = 0;
 	char **env;
 
@@ -178,8 +177,8 @@ static int read_master_key(struct cwt_server *srv)
 static int launch(struct cwt_server *srv)
 {
 	char listen[64];
-	char *argv[] = {(char *)server_bin(), "serve",	   "--listen", listen,
-			"--data",	      srv->datadir, NULL};
+	char *argv[] = {(char *)server_bin(), "serve", "--listen", listen, "--data",
+			srv->datadir,	      NULL};
 	char **env = child_env();
 	pid_t parent = getpid(), pid;
 	int logfd, nullfd;
@@ -305,9 +304,19 @@ int cwt_server_signal(struct cwt_server *srv, int sig)
 	if (srv->pid <= 0)
 		return -1;
 	kill(srv->pid, sig);
-	while ((r = waitpid(srv->pid, &status, WNOHANG)) == 0) {
+	for (;;) {
+		r = waitpid(srv->pid, &status, WNOHANG);
+		if (r == srv->pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			fprintf(stderr, "harness: waitpid %d: %s\n", (int)srv->pid,
+				strerror(errno));
+			srv->pid = 0;
+			return -1;
+		}
 		if (cwt_now_ms() > deadline) {
-			fprintf(stderr, "harness: the server did not exit within %d ms of signal %d\n",
+			fprintf(stderr,
+				"harness: the server did not exit within %d ms of signal %d\n",
 				CWT_STOP_DEADLINE_MS, sig);
 			kill(srv->pid, SIGKILL);
 			waitpid(srv->pid, &status, 0);
@@ -403,8 +412,8 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *arg)
 	return add;
 }
 
-long cwt_http(const struct cwt_server *srv, const char *method, const char *path,
-	      const char *token, const char *body, json_t **out)
+long cwt_http(const struct cwt_server *srv, const char *method, const char *path, const char *token,
+	      const char *body, json_t **out)
 {
 	struct curl_slist *headers = NULL;
 	struct buf b = {0};
@@ -445,26 +454,28 @@ long cwt_http(const struct cwt_server *srv, const char *method, const char *path
 }
 
 /* Fails the test unless the request answers want; returns the answer (caller decrefs). */
-static json_t *expect(const struct cwt_server *srv, long want, const char *method,
-		      const char *path, const char *token, json_t *body)
+static json_t *expect(const struct cwt_server *srv, long want, const char *method, const char *path,
+		      const char *token, json_t *body)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_t *answer = NULL;
 	long status = cwt_http(srv, method, path, token, text, &answer);
 
-	if (status != want) {
+	bool ok = status == want;
+
+	if (!ok) {
 		char *got = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
 
 		print_error("%s %s %s: want %ld, got %ld %s\n", method, path, text ? text : "",
 			    want, status, got ? got : "");
 		free(got);
-		free(text);
 		json_decref(answer);
-		json_decref(body);
-		fail();
+		answer = NULL;
 	}
 	free(text);
 	json_decref(body);
+	if (!ok)
+		fail();
 	return answer;
 }
 
@@ -521,8 +532,9 @@ void cwt_group_create(const struct cwt_server *srv, const struct cwt_app *app, c
 	for (size_t i = 0; members && members[i]; i++)
 		json_array_append_new(list, json_string(members[i]));
 	snprintf(path, sizeof(path), "/v1/apps/%s/groups", app->id);
-	json_decref(expect(srv, 201, "POST", path, app->rest_key,
-			   json_pack("{s:s,s:s,s:o}", "guid", guid, "name", name, "members", list)));
+	json_decref(
+		expect(srv, 201, "POST", path, app->rest_key,
+		       json_pack("{s:s,s:s,s:o}", "guid", guid, "name", name, "members", list)));
 }
 
 void cwt_token_mint(const struct cwt_server *srv, const struct cwt_app *app, const char *uid,

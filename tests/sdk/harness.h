@@ -53,8 +53,8 @@ struct cwt_server *cwt_current_server(void);
 /* One HTTP request to the server. body: JSON text or NULL; token: a bearer or NULL.
  * Returns the HTTP status (-1 when no answer came); *out (may be NULL) receives the
  * parsed JSON answer or NULL. */
-long cwt_http(const struct cwt_server *srv, const char *method, const char *path,
-	      const char *token, const char *body, json_t **out);
+long cwt_http(const struct cwt_server *srv, const char *method, const char *path, const char *token,
+	      const char *body, json_t **out);
 
 /* REST helpers; each fails the running test when the server does not answer as the
  * contract says. */

@@ -79,8 +79,8 @@ void rec_free(struct recorder *rec)
 }
 
 /* Appends one event. Runs on the SDK's network thread: no cmocka assertion here. */
-static void note(struct recorder *rec, const char *name, cw_call *call, const char *uid,
-		 int status, long detail)
+static void note(struct recorder *rec, const char *name, cw_call *call, const char *uid, int status,
+		 long detail)
 {
 	struct rec_event *ev = calloc(1, sizeof(*ev));
 
@@ -125,11 +125,11 @@ static void note(struct recorder *rec, const char *name, cw_call *call, const ch
 	pthread_mutex_unlock(&rec->mu);
 }
 
-#define CALL_EVENT(member)                                                                 \
-	static void on_##member(cw_client *client, cw_call *call, void *arg)              \
-	{                                                                                  \
-		(void)client;                                                              \
-		note(arg, #member, call, NULL, -1, 0);                                     \
+#define CALL_EVENT(member)                                                                         \
+	static void on_##member(cw_client *client, cw_call *call, void *arg)                       \
+	{                                                                                          \
+		(void)client;                                                                      \
+		note(arg, #member, call, NULL, -1, 0);                                             \
 	}
 CALL_EVENT(incoming_call_received)
 CALL_EVENT(outgoing_call_accepted)
@@ -224,8 +224,8 @@ static bool matches(const struct rec_event *ev, const char *name, const char *se
 }
 
 /* The n-th match, or NULL; rec->mu held. */
-static const struct rec_event *find(struct recorder *rec, const char *name,
-				    const char *session_id, size_t n)
+static const struct rec_event *find(struct recorder *rec, const char *name, const char *session_id,
+				    size_t n)
 {
 	size_t seen = 0;
 
@@ -236,8 +236,8 @@ static const struct rec_event *find(struct recorder *rec, const char *name,
 	return NULL;
 }
 
-const struct rec_event *wait_event_n(struct recorder *rec, const char *name,
-				     const char *session_id, size_t n, int timeout_ms)
+const struct rec_event *wait_event_n(struct recorder *rec, const char *name, const char *session_id,
+				     size_t n, int timeout_ms)
 {
 	struct timespec deadline = deadline_of(timeout_ms);
 	const struct rec_event *ev;
@@ -277,9 +277,8 @@ void rec_dump(struct recorder *rec)
 	pthread_mutex_unlock(&rec->mu);
 }
 
-const struct rec_event *rec_expect(struct recorder *rec, const char *name,
-				   const char *session_id, size_t n, int timeout_ms,
-				   const char *file, int line)
+const struct rec_event *rec_expect(struct recorder *rec, const char *name, const char *session_id,
+				   size_t n, int timeout_ms, const char *file, int line)
 {
 	const struct rec_event *ev = wait_event_n(rec, name, session_id, n, timeout_ms);
 
@@ -363,8 +362,7 @@ void done_call_cb(cw_client *client, int err, const char *message, cw_call *call
 	finish(d, client, err, message);
 }
 
-void done_page_cb(cw_client *client, int err, const char *message, cw_call_page *page,
-		  void *arg)
+void done_page_cb(cw_client *client, int err, const char *message, cw_call_page *page, void *arg)
 {
 	struct done *d = arg;
 	size_t n = page ? cw_call_page_count(page) : 0;
@@ -383,6 +381,16 @@ void done_page_cb(cw_client *client, int err, const char *message, cw_call_page 
 	d->page_null = page == NULL;
 	pthread_mutex_unlock(&d->mu);
 	finish(d, client, err, message);
+}
+
+int done_count(struct done *d)
+{
+	int n;
+
+	pthread_mutex_lock(&d->mu);
+	n = d->fired;
+	pthread_mutex_unlock(&d->mu);
+	return n;
 }
 
 int done_wait(struct done *d, int timeout_ms)
@@ -404,8 +412,8 @@ int done_wait(struct done *d, int timeout_ms)
 void done_expect(struct done *d, const char *file, int line)
 {
 	if (done_wait(d, CWT_EVENT_TIMEOUT_MS + 5000) != 0) {
-		print_error("%s:%d: the completion callback did not run within %d ms\n", file,
-			    line, CWT_EVENT_TIMEOUT_MS + 5000);
+		print_error("%s:%d: the completion callback did not run within %d ms\n", file, line,
+			    CWT_EVENT_TIMEOUT_MS + 5000);
 		cwt_server_print_log(cwt_current_server(), 30);
 		_fail(file, line);
 	}

@@ -111,8 +111,7 @@ static void incoming_call_carries_every_field_and_the_metadata(void **state)
 	assert_string_equal(json_string_value(json_object_get(doc, "sessionId")), sid);
 	assert_string_equal(json_string_value(json_object_get(doc, "status")), "initiated");
 	assert_string_equal(json_string_value(json_object_get(doc, "type")), "video");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "metadata"),
-							    "n")),
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "metadata"), "n")),
 			 3);
 	json_decref(doc);
 
@@ -148,8 +147,7 @@ static void accepted_call_ends_for_both_sides_with_durations(void **state)
 			 CW_PARTICIPANT_ONGOING);
 	assert_int_equal(cw_call_get_participant_state(c, participant_index(c, "bob")),
 			 CW_PARTICIPANT_ONGOING);
-	assert_int_equal(cw_call_get_participant_joined_at(c, participant_index(c, "bob")),
-			 joined);
+	assert_int_equal(cw_call_get_participant_joined_at(c, participant_index(c, "bob")), joined);
 
 	ended = end_sync(w, alice, sid);
 	assert_int_equal(cw_call_get_status(ended), CW_STATUS_ENDED);
@@ -203,15 +201,16 @@ static void declined_call_tells_the_caller_rejected_or_busy(void **state)
 		assert_int_equal(ev->status, how[k]);
 		assert_false(cw_call_is_active(ev->call));
 		assert_true(cw_call_get_ended_at(ev->call) > 0);
-		assert_int_equal(cw_call_get_participant_state(
-					 ev->call, participant_index(ev->call, "bob")),
-				 part[k]);
+		assert_int_equal(
+			cw_call_get_participant_state(ev->call, participant_index(ev->call, "bob")),
+			part[k]);
 		/* Declining is not answering elsewhere, and nothing ongoing ended. */
 		assert_int_equal(rec_count(bob->rec, "rejected_elsewhere", sid), 0);
 		assert_int_equal(rec_count(alice->rec, "call_ended", sid), 0);
 	}
 	/* Only the two statuses a callee can choose are accepted. */
-	sid = cw_call_get_session_id(ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
+	sid = cw_call_get_session_id(
+		ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
 	EXPECT_EVENT(bob->rec, "incoming_call_received", sid);
 	d = world_done(w);
 	ASSERT_REFUSED(cw_reject_call(bob->client, sid, CW_STATUS_ENDED, done_call_cb, d), d);
@@ -265,7 +264,8 @@ static void unanswered_call_stops_ringing_after_the_ring_timeout(void **state)
 
 	/* The app's ringTimeout for one call, the call's own timeout for the other. */
 	cwt_app_settings(w->srv, &w->app, "{\"ringTimeout\":5}");
-	sid = cw_call_get_session_id(ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
+	sid = cw_call_get_session_id(
+		ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
 	sid2 = cw_call_get_session_id(
 		ring(w, carol, "dave", CW_RECEIVER_USER, CW_CALL_AUDIO, 7, NULL));
 	EXPECT_EVENT(bob->rec, "incoming_call_received", sid);
@@ -287,9 +287,9 @@ static void unanswered_call_stops_ringing_after_the_ring_timeout(void **state)
 	rang = cw_call_get_ended_at(ev->call) - cw_call_get_initiated_at(ev->call);
 	assert_true(rang >= 7000 && rang < 9000);
 	ev = rec_expect(dave->rec, "incoming_call_cancelled", sid2, 1, 15000, __FILE__, __LINE__);
-	assert_int_equal(cw_call_get_participant_state(ev->call,
-						       participant_index(ev->call, "dave")),
-			 CW_PARTICIPANT_UNANSWERED);
+	assert_int_equal(
+		cw_call_get_participant_state(ev->call, participant_index(ev->call, "dave")),
+		CW_PARTICIPANT_UNANSWERED);
 
 	/* A ring timeout outside 5–300 s is refused. */
 	d = world_done(w);
@@ -320,9 +320,9 @@ static void cancelled_call_stops_ringing_and_reaches_the_callers_other_device(vo
 
 	ev = EXPECT_EVENT(bob->rec, "incoming_call_cancelled", sid);
 	assert_int_equal(ev->status, CW_STATUS_CANCELLED);
-	assert_int_equal(cw_call_get_participant_state(ev->call,
-						       participant_index(ev->call, "bob")),
-			 CW_PARTICIPANT_CANCELLED);
+	assert_int_equal(
+		cw_call_get_participant_state(ev->call, participant_index(ev->call, "bob")),
+		CW_PARTICIPANT_CANCELLED);
 	ev = EXPECT_EVENT(alice2->rec, "outgoing_call_cancelled", sid);
 	assert_int_equal(ev->status, CW_STATUS_CANCELLED);
 	assert_int_equal(rec_count(bob->rec, "call_ended", sid), 0);
@@ -338,7 +338,8 @@ static void second_device_hears_accepted_and_rejected_elsewhere(void **state)
 	cw_call *c = NULL;
 
 	/* bob1 answers: bob2 stops ringing, and cannot answer too. */
-	sid = cw_call_get_session_id(ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
+	sid = cw_call_get_session_id(
+		ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
 	EXPECT_EVENT(bob1->rec, "incoming_call_received", sid);
 	EXPECT_EVENT(bob2->rec, "incoming_call_received", sid);
 	accept_sync(w, bob1, sid);
@@ -404,7 +405,7 @@ static void initiating_while_in_a_call_returns_the_existing_call(void **state)
 	c = ring(w, alice, "carol", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL);
 	EXPECT_EVENT(carol->rec, "incoming_call_received", cw_call_get_session_id(c));
 	assert_int_equal(rec_count(carol->rec, "incoming_call_received", NULL), 1);
-	assert_int_equal(d->fired, 1);
+	assert_int_equal(done_count(d), 1);
 }
 
 static void group_call_rings_every_member_and_tracks_who_joins_and_leaves(void **state)
@@ -494,9 +495,121 @@ static void group_call_rings_every_member_and_tracks_who_joins_and_leaves(void *
 	assert_int_equal(rec_count(carol->rec, "accepted_elsewhere", sid), 0);
 	assert_int_equal(rec_count(bob->rec, "accepted_elsewhere", sid), 0);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(rec_count((i == 0 ? alice : i == 1 ? bob : carol)->rec,
+		assert_int_equal(rec_count((i == 0   ? alice
+					    : i == 1 ? bob
+						     : carol)
+						   ->rec,
 					   "call_ended", sid),
 				 1);
+}
+
+static void server_refusals_map_to_error_codes_with_the_servers_message(void **state)
+{
+	struct world *w = *state;
+	struct peer *alice = peer_login(w, "alice"), *bob = peer_login(w, "bob");
+	char big[5000];
+	cw_call *c = NULL;
+	int rc;
+
+	ASSERT_ERR(cw_initiate_call_sync(alice->client, "nobody", CW_RECEIVER_USER, CW_CALL_AUDIO,
+					 0, NULL, 0, &c),
+		   CW_ERR_NOT_FOUND);
+	assert_null(c);
+	/* The server's own words, which name what is missing. */
+	assert_non_null(strstr(cw_last_error_message(), "nobody"));
+	ASSERT_ERR(cw_accept_call_sync(bob->client, "no-such-call", 0, &c), CW_ERR_NOT_FOUND);
+	assert_non_null(strstr(cw_last_error_message(), "no-such-call"));
+	ASSERT_ERR(cw_initiate_call_sync(alice->client, "alice", CW_RECEIVER_USER, CW_CALL_AUDIO, 0,
+					 NULL, 0, &c),
+		   CW_ERR_BAD_REQUEST);
+	ASSERT_ERR(cw_initiate_call_sync(alice->client, "team", CW_RECEIVER_GROUP, CW_CALL_AUDIO, 0,
+					 NULL, 0, &c),
+		   CW_ERR_NOT_FOUND);
+
+	/* Metadata must be a JSON object of at most 4 KiB. */
+	rc = cw_initiate_call_sync(alice->client, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0,
+				   "[1,2]", 0, &c);
+	assert_true(rc == CW_ERR_INVALID_ARGUMENT || rc == CW_ERR_BAD_REQUEST);
+	rc = cw_initiate_call_sync(alice->client, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0,
+				   "{not json", 0, &c);
+	assert_true(rc == CW_ERR_INVALID_ARGUMENT || rc == CW_ERR_BAD_REQUEST);
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "{\"k\":\"", 6);
+	memcpy(big + sizeof(big) - 3, "\"}", 3);
+	rc = cw_initiate_call_sync(alice->client, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, big, 0,
+				   &c);
+	assert_true(rc == CW_ERR_INVALID_ARGUMENT || rc == CW_ERR_BAD_REQUEST ||
+		    rc == CW_ERR_PAYLOAD_TOO_LARGE);
+	assert_null(c);
+
+	/* The app's callRateLimit: the third ring in a minute is refused. */
+	cwt_app_settings(w->srv, &w->app, "{\"callRateLimit\":2}");
+	for (int i = 0; i < 2; i++) {
+		c = ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL);
+		ASSERT_OK(cw_cancel_call_sync(alice->client, cw_call_get_session_id(c), 0, NULL));
+	}
+	c = NULL;
+	ASSERT_ERR(cw_initiate_call_sync(alice->client, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0,
+					 NULL, 0, &c),
+		   CW_ERR_RATE_LIMITED);
+	assert_null(c);
+}
+
+/* The uids of the first two `name` events of sid are a and b, in either order. */
+static void expect_two_named(struct recorder *rec, const char *name, const char *sid, const char *a,
+			     const char *b)
+{
+	const char *u1 = EXPECT_EVENT_N(rec, name, sid, 1)->uid;
+	const char *u2 = EXPECT_EVENT_N(rec, name, sid, 2)->uid;
+
+	if (!((strcmp(u1, a) == 0 && strcmp(u2, b) == 0) ||
+	      (strcmp(u1, b) == 0 && strcmp(u2, a) == 0))) {
+		print_error("%s named %s and %s, want %s and %s\n", name, u1, u2, a, b);
+		rec_dump(rec);
+		fail();
+	}
+}
+
+static void members_joining_or_leaving_at_once_are_each_named(void **state)
+{
+	struct world *w = *state;
+	static const char *const members[] = {"alice", "bob", "carol", "dave", NULL};
+	struct done *j1 = world_done(w), *j2 = world_done(w), *l1 = world_done(w),
+		    *l2 = world_done(w);
+	struct peer *alice, *bob, *carol, *dave;
+	const char *sid;
+
+	cwt_group_create(w->srv, &w->app, "team", "The Team", members);
+	alice = peer_login(w, "alice");
+	bob = peer_login(w, "bob");
+	carol = peer_login(w, "carol");
+	dave = peer_login(w, "dave");
+	sid = cw_call_get_session_id(
+		ring(w, alice, "team", CW_RECEIVER_GROUP, CW_CALL_AUDIO, 0, NULL));
+	EXPECT_EVENT(bob->rec, "incoming_call_received", sid);
+	EXPECT_EVENT(carol->rec, "incoming_call_received", sid);
+	EXPECT_EVENT(dave->rec, "incoming_call_received", sid);
+	accept_sync(w, bob, sid);
+
+	/* carol and dave answer at the same moment, very likely within one millisecond. */
+	ASSERT_OK(cw_accept_call(carol->client, sid, done_call_cb, j1));
+	ASSERT_OK(cw_accept_call(dave->client, sid, done_call_cb, j2));
+	EXPECT_DONE(j1);
+	EXPECT_DONE(j2);
+	ASSERT_OK(j1->err);
+	ASSERT_OK(j2->err);
+	expect_two_named(alice->rec, "participant_joined", sid, "carol", "dave");
+	expect_two_named(bob->rec, "participant_joined", sid, "carol", "dave");
+
+	/* And hang up at the same moment. */
+	ASSERT_OK(cw_end_call(carol->client, sid, done_call_cb, l1));
+	ASSERT_OK(cw_end_call(dave->client, sid, done_call_cb, l2));
+	EXPECT_DONE(l1);
+	EXPECT_DONE(l2);
+	ASSERT_OK(l1->err);
+	ASSERT_OK(l2->err);
+	expect_two_named(alice->rec, "participant_left", sid, "carol", "dave");
+	expect_two_named(bob->rec, "participant_left", sid, "carol", "dave");
 }
 
 int main(void)
@@ -510,17 +623,24 @@ int main(void)
 						world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(callee_in_a_call_is_busy_at_once_without_ringing,
 						world_setup, world_teardown),
-		cmocka_unit_test_setup_teardown(unanswered_call_stops_ringing_after_the_ring_timeout,
-						world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+			unanswered_call_stops_ringing_after_the_ring_timeout, world_setup,
+			world_teardown),
 		cmocka_unit_test_setup_teardown(
 			cancelled_call_stops_ringing_and_reaches_the_callers_other_device,
 			world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(second_device_hears_accepted_and_rejected_elsewhere,
 						world_setup, world_teardown),
-		cmocka_unit_test_setup_teardown(initiating_while_in_a_call_returns_the_existing_call,
-						world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+			initiating_while_in_a_call_returns_the_existing_call, world_setup,
+			world_teardown),
 		cmocka_unit_test_setup_teardown(
 			group_call_rings_every_member_and_tracks_who_joins_and_leaves, world_setup,
+			world_teardown),
+		cmocka_unit_test_setup_teardown(members_joining_or_leaving_at_once_are_each_named,
+						world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+			server_refusals_map_to_error_codes_with_the_servers_message, world_setup,
 			world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

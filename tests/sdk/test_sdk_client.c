@@ -1,5 +1,6 @@
 /* SDK tests of the client: values, login and logout, session files, tokens, async and sync. */
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,8 +64,7 @@ static void values_have_the_contracts_names(void **state)
 /* Counts callbacks that must never run. */
 static int stray_calls;
 
-static void stray_call_cb(cw_client *client, int err, const char *message, cw_call *call,
-			  void *arg)
+static void stray_call_cb(cw_client *client, int err, const char *message, cw_call *call, void *arg)
 {
 	(void)client, (void)err, (void)message, (void)call, (void)arg;
 	__atomic_add_fetch(&stray_calls, 1, __ATOMIC_SEQ_CST);
@@ -84,10 +84,10 @@ static void stray_page_cb(cw_client *client, int err, const char *message, cw_ca
 }
 
 /* rc is CW_ERR_NOT_LOGGED_IN and the message tells what to do. */
-#define ASSERT_NOT_LOGGED_IN(rc)                                                           \
-	do {                                                                               \
-		ASSERT_ERR(rc, CW_ERR_NOT_LOGGED_IN);                                      \
-		assert_mentions(cw_last_error_message(), "log in");                        \
+#define ASSERT_NOT_LOGGED_IN(rc)                                                                   \
+	do {                                                                                       \
+		ASSERT_ERR(rc, CW_ERR_NOT_LOGGED_IN);                                              \
+		assert_mentions(cw_last_error_message(), "log in");                                \
 	} while (0)
 
 static void every_call_function_before_login_fails_with_not_logged_in(void **state)
@@ -191,7 +191,7 @@ static void wrong_credentials_are_unauthorized_and_leave_the_client_offline(void
 	ASSERT_ERR(cw_login_with_auth_key_sync(alice->client, "alice", w->app.auth_key, 0),
 		   CW_ERR_ALREADY_LOGGED_IN);
 	assert_int_equal(rec_count(alice->rec, "connected", NULL), 1);
-	assert_int_equal(d->fired, 1);
+	assert_int_equal(done_count(d), 1);
 }
 
 static void login_with_a_token_minted_by_the_rest_api_works(void **state)
@@ -217,7 +217,8 @@ static void login_with_a_token_minted_by_the_rest_api_works(void **state)
 	assert_string_equal(cw_user_get_uid(me), "bob");
 	cw_user_unref(me);
 
-	sid = cw_call_get_session_id(ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
+	sid = cw_call_get_session_id(
+		ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
 	EXPECT_EVENT(bob->rec, "incoming_call_received", sid);
 	accept_sync(w, bob, sid);
 	EXPECT_EVENT(alice->rec, "outgoing_call_accepted", sid);
@@ -265,7 +266,8 @@ static void persisted_login_is_restored_by_a_new_client_and_logout_removes_it(vo
 	assert_string_equal(cw_user_get_uid(me), "alice");
 	cw_user_unref(me);
 	EXPECT_EVENT(second->rec, "connected", NULL);
-	sid = cw_call_get_session_id(ring(w, bob, "alice", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
+	sid = cw_call_get_session_id(
+		ring(w, bob, "alice", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
 	EXPECT_EVENT(second->rec, "incoming_call_received", sid);
 
 	/* The file belongs to this server and app: another app's client finds no login. */
@@ -283,6 +285,59 @@ static void persisted_login_is_restored_by_a_new_client_and_logout_removes_it(vo
 	third = peer_new(w, "alice");
 	ASSERT_ERR(cw_client_set_session_file(third->client, path), CW_ERR_NOT_LOGGED_IN);
 	assert_null(cw_get_logged_in_user(third->client));
+}
+
+static void restored_login_with_a_revoked_token_reports_unauthorized(void **state)
+{
+	struct world *w = *state;
+	struct peer *first = peer_new(w, "alice"), *second;
+	const struct rec_event *ev;
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/alice.session", w->tmpdir);
+	ASSERT_ERR(cw_client_set_session_file(first->client, path), CW_ERR_NOT_LOGGED_IN);
+	ASSERT_OK(cw_login_with_auth_key_sync(first->client, "alice", w->app.auth_key, 0));
+	EXPECT_EVENT(first->rec, "connected", NULL);
+	peer_close(w, first);
+	/* Meanwhile the app's backend revoked the user's tokens. */
+	assert_true(cwt_tokens_revoke(w->srv, &w->app, "alice") >= 1);
+
+	second = peer_new(w, "alice");
+	ASSERT_OK(cw_client_set_session_file(second->client, path));
+	ev = EXPECT_EVENT(second->rec, "disconnected", NULL);
+	assert_int_equal(ev->status, CW_ERR_UNAUTHORIZED);
+	assert_int_equal(cw_client_get_connection_state(second->client), CW_CONNECTION_OFFLINE);
+	assert_int_equal(rec_count(second->rec, "connected", NULL), 0);
+	/* A fresh login is the way back. */
+	ASSERT_OK(cw_login_with_auth_key_sync(second->client, "alice", w->app.auth_key, 0));
+	EXPECT_EVENT(second->rec, "connected", NULL);
+	assert_int_equal(rec_count(second->rec, "reconnecting", NULL), 0);
+}
+
+static void login_after_logout_switches_the_user_of_the_client(void **state)
+{
+	struct world *w = *state;
+	struct peer *bob = peer_login(w, "bob"), *device = peer_login(w, "alice");
+	const char *to_alice, *to_carol;
+	cw_user *me;
+
+	ASSERT_OK(cw_logout_sync(device->client, 0));
+	ASSERT_OK(cw_login_with_auth_key_sync(device->client, "carol", w->app.auth_key, 0));
+	EXPECT_EVENT_N(device->rec, "connected", NULL, 2);
+	me = cw_get_logged_in_user(device->client);
+	assert_non_null(me);
+	assert_string_equal(cw_user_get_uid(me), "carol");
+	cw_user_unref(me);
+
+	/* alice's calls no longer reach the device; carol's do. */
+	to_alice = cw_call_get_session_id(
+		ring(w, bob, "alice", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
+	ASSERT_OK(cw_cancel_call_sync(bob->client, to_alice, 0, NULL));
+	to_carol = cw_call_get_session_id(
+		ring(w, bob, "carol", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
+	EXPECT_EVENT(device->rec, "incoming_call_received", to_carol);
+	assert_int_equal(rec_count(device->rec, NULL, to_alice), 0);
+	assert_int_equal(rec_count(device->rec, "incoming_call_received", NULL), 1);
 }
 
 static void revoked_token_disconnects_with_unauthorized_until_the_next_login(void **state)
@@ -306,7 +361,8 @@ static void revoked_token_disconnects_with_unauthorized_until_the_next_login(voi
 	assert_int_equal(rec_count(bob->rec, "disconnected", NULL), 1);
 	ASSERT_OK(cw_get_active_call_sync(bob->client, 0, &call));
 	assert_null(call);
-	sid = cw_call_get_session_id(ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
+	sid = cw_call_get_session_id(
+		ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
 	EXPECT_EVENT(bob->rec, "incoming_call_received", sid);
 }
 
@@ -372,7 +428,7 @@ static void async_functions_call_back_once_on_the_network_thread(void **state)
 	ASSERT_ERR(cw_get_active_call(alice->client, done_call_cb, none), CW_ERR_NOT_LOGGED_IN);
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		assert_int_equal(all[i]->fired, 1);
+		assert_int_equal(done_count(all[i]), 1);
 		assert_false(pthread_equal(all[i]->ran_on, pthread_self()));
 	}
 }
@@ -383,8 +439,8 @@ struct nested {
 	int active_sync_rc;
 	int initiate_sync_rc;
 	char sync_message[256];
-	int get_sync_rc;   /* inside the accept completion */
-	int get_async_rc;  /* inside the accept completion */
+	int get_sync_rc;  /* inside the accept completion */
+	int get_async_rc; /* inside the accept completion */
 	int accept_async_rc;
 	struct done *accepted; /* completion of the accept started in the listener */
 	struct done *got;      /* completion of the get started in that completion */
@@ -436,7 +492,8 @@ static void sync_calls_in_a_callback_would_deadlock_but_async_calls_work(void **
 	n->accepted->ctx = n;
 	ASSERT_OK(cw_add_call_listener(bob->client, "answerer", &answerer, n));
 
-	sid = cw_call_get_session_id(ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
+	sid = cw_call_get_session_id(
+		ring(w, alice, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL));
 	EXPECT_EVENT(alice->rec, "outgoing_call_accepted", sid);
 	EXPECT_DONE(n->accepted);
 	EXPECT_DONE(n->got);
@@ -457,6 +514,71 @@ static void sync_calls_in_a_callback_would_deadlock_but_async_calls_work(void **
 	assert_int_equal(rec_count(bob->rec, "accepted_elsewhere", sid), 0);
 }
 
+static void freeing_a_client_cancels_its_pending_requests(void **state)
+{
+	struct world *w = *state;
+	struct peer *alice = peer_login(w, "alice");
+	struct done *pending = world_done(w);
+
+	/* With the server gone the request waits for a connection that never comes. */
+	assert_int_equal(cwt_server_signal(w->srv, SIGKILL), 128 + SIGKILL);
+	EXPECT_EVENT(alice->rec, "disconnected", NULL);
+	ASSERT_OK(cw_get_active_call(alice->client, done_call_cb, pending));
+	peer_close(w, alice);
+	assert_int_equal(done_count(pending), 1);
+	assert_int_equal(pending->err, CW_ERR_CANCELLED);
+	assert_null(pending->call);
+}
+
+/* bob's client frees itself when its call is answered, with a request still pending. */
+struct self_free {
+	struct done *pending;
+	int get_rc;
+};
+
+static void free_myself(cw_client *client, cw_call *call, void *arg)
+{
+	struct self_free *sf = arg;
+
+	sf->get_rc = cw_get_call(client, cw_call_get_session_id(call), done_call_cb, sf->pending);
+	cw_client_free(client);
+}
+
+static void client_may_free_itself_inside_a_callback(void **state)
+{
+	struct world *w = *state;
+	static const cw_call_listener freer = {.outgoing_call_accepted = free_myself};
+	struct peer *alice = peer_login(w, "alice");
+	struct recorder *rec = world_recorder(w, "bob (frees itself)");
+	struct self_free *sf = calloc(1, sizeof(*sf));
+	cw_client *bob;
+	cw_call *c = NULL;
+	const char *sid;
+
+	assert_non_null(sf);
+	world_defer(w, free, sf);
+	sf->pending = world_done(w);
+	cwt_app_settings(w->srv, &w->app, "{\"reconnectGrace\":1}");
+	ASSERT_OK(cw_client_new(&bob, w->srv->url, w->app.id));
+	ASSERT_OK(cw_add_call_listener(bob, "freer", &freer, sf));
+	ASSERT_OK(rec_attach(rec, bob, "recorder"));
+	ASSERT_OK(cw_login_with_auth_key_sync(bob, "bob", w->app.auth_key, 0));
+	EXPECT_EVENT(rec, "connected", NULL);
+	ASSERT_OK(cw_initiate_call_sync(bob, "alice", CW_RECEIVER_USER, CW_CALL_AUDIO, 0, NULL, 0,
+					&c));
+	sid = cw_call_get_session_id(keep(w, c));
+	EXPECT_EVENT(alice->rec, "incoming_call_received", sid);
+	accept_sync(w, alice, sid);
+
+	/* The request started in the callback is cancelled when the client goes. */
+	EXPECT_DONE(sf->pending);
+	assert_int_equal(sf->get_rc, 0);
+	assert_int_equal(sf->pending->err, CW_ERR_CANCELLED);
+	/* bob's connection closed with it, so the server ends the call after the grace. */
+	EXPECT_EVENT(alice->rec, "call_ended", sid);
+	assert_int_equal(rec_count(rec, "outgoing_call_accepted", sid), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,21 +587,31 @@ int main(void)
 			every_call_function_before_login_fails_with_not_logged_in, world_setup,
 			world_teardown),
 		cmocka_unit_test_setup_teardown(
-			wrong_credentials_are_unauthorized_and_leave_the_client_offline, world_setup,
-			world_teardown),
+			wrong_credentials_are_unauthorized_and_leave_the_client_offline,
+			world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(login_with_a_token_minted_by_the_rest_api_works,
 						world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(
 			persisted_login_is_restored_by_a_new_client_and_logout_removes_it,
 			world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(
+			restored_login_with_a_revoked_token_reports_unauthorized, world_setup,
+			world_teardown),
+		cmocka_unit_test_setup_teardown(login_after_logout_switches_the_user_of_the_client,
+						world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
 			revoked_token_disconnects_with_unauthorized_until_the_next_login,
 			world_setup, world_teardown),
-		cmocka_unit_test_setup_teardown(async_functions_call_back_once_on_the_network_thread,
-						world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+			async_functions_call_back_once_on_the_network_thread, world_setup,
+			world_teardown),
 		cmocka_unit_test_setup_teardown(
 			sync_calls_in_a_callback_would_deadlock_but_async_calls_work, world_setup,
 			world_teardown),
+		cmocka_unit_test_setup_teardown(freeing_a_client_cancels_its_pending_requests,
+						world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(client_may_free_itself_inside_a_callback,
+						world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

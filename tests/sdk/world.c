@@ -135,7 +135,8 @@ struct peer *peer_login(struct world *w, const char *uid)
 	int rc = cw_login_with_auth_key_sync(p->client, uid, w->app.auth_key, 0);
 
 	if (rc != 0) {
-		print_error("login of %s: %s (%s)\n", uid, cw_err_name(rc), cw_last_error_message());
+		print_error("login of %s: %s (%s)\n", uid, cw_err_name(rc),
+			    cw_last_error_message());
 		cwt_server_print_log(w->srv, 30);
 		fail();
 	}
@@ -210,8 +211,8 @@ cw_call *ring(struct world *w, struct peer *from, const char *receiver,
 {
 	cw_call *call = NULL;
 
-	ASSERT_OK(cw_initiate_call_sync(from->client, receiver, receiver_type, type,
-					ring_timeout_s, metadata_json, 0, &call));
+	ASSERT_OK(cw_initiate_call_sync(from->client, receiver, receiver_type, type, ring_timeout_s,
+					metadata_json, 0, &call));
 	assert_non_null(call);
 	return keep(w, call);
 }

@@ -35,7 +35,7 @@ struct world {
 	size_t n_deferred;
 };
 
-/* cmocka setup: a server, an app named after nothing in particular, and the users alice
+/* cmocka setup: a server of its own, an app, and the users alice
  * ("Alice"), bob ("Bob"), carol ("Carol") and dave ("Dave"). */
 int world_setup(void **state);
 /* cmocka teardown: frees the clients, then what was deferred, then stops the server
