@@ -31,5 +31,4 @@ int cw_parse_listen(const char *listen, char *host, size_t hostsz, int *port);
  * log in. Credentials are kept in <data>/demo.json (mode 0600) and reprinted later. */
 int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *listen);
 
-
 #endif

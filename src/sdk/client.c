@@ -79,13 +79,30 @@ static int parse_url(cw_client *c, const char *url)
 	return 0;
 }
 
+static bool requests_pending(cw_client *c)
+{
+	return !cw__list_empty(&c->waiting) || !cw__list_empty(&c->inflight) ||
+	       !cw__list_empty(&c->http);
+}
+
+/* Deadlines are checked every TICK_MS while requests are pending; an idle client does
+ * not wake up at all. */
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
 	cw_client *c = cw__container_of(sul, cw_client, tick_sul);
 	int64_t now = cw__now_ms();
 
+	c->ticking = false;
 	cw__conn_tick(c, now);
 	cw__http_tick(c, now);
+	cw__arm_tick(c);
+}
+
+void cw__arm_tick(cw_client *c)
+{
+	if (c->ticking || !c->ctx || !requests_pending(c))
+		return;
+	c->ticking = true;
 	lws_sul_schedule(c->ctx, 0, &c->tick_sul, on_tick, TICK_MS * LWS_US_PER_MS);
 }
 
@@ -128,6 +145,7 @@ void cw__drain(cw_client *c)
 		cw__list_del(&r->link);
 		start_request(c, r);
 	}
+	cw__arm_tick(c);
 }
 
 static void client_destroy(cw_client *c)
@@ -148,7 +166,6 @@ static void *network_main(void *arg)
 	cw_client *c = arg;
 	bool stop = false, free_self;
 
-	lws_sul_schedule(c->ctx, 0, &c->tick_sul, on_tick, TICK_MS * LWS_US_PER_MS);
 	while (!stop) {
 		lws_service(c->ctx, 0);
 		cw__lock(c);
@@ -442,12 +459,17 @@ static int login_begin(cw_client *c)
 	return err;
 }
 
-static int login_submit(cw_client *c, struct cw__req *r, int timeout_ms)
+/* Queues the login request r, unless preparing it failed with err; either way a failure
+ * ends the login in progress. */
+static int login_submit(cw_client *c, struct cw__req *r, int err, int timeout_ms)
 {
-	int err;
-
-	r->deadline = cw__now_ms() + cw__timeout_of(c, timeout_ms);
-	err = cw__submit(c, r, false);
+	if (err) {
+		cw__req_free(r);
+		cw__set_error(err, NULL);
+	} else {
+		r->deadline = cw__now_ms() + cw__timeout_of(c, timeout_ms);
+		err = cw__submit(c, r, false);
+	}
 	if (err) {
 		cw__lock(c);
 		c->login_busy = false;
@@ -476,15 +498,7 @@ static int login_key(cw_client *c, const char *uid, const char *auth_key, int ti
 		err = CW_ERR_NO_MEMORY;
 	if (!err && !(r->path = strdup("/login")))
 		err = CW_ERR_NO_MEMORY;
-	if (err) {
-		cw__req_free(r);
-		cw__lock(c);
-		c->login_busy = false;
-		cw__unlock(c);
-		cw__set_error(err, NULL);
-		return err;
-	}
-	return login_submit(c, r, timeout_ms);
+	return login_submit(c, r, err, timeout_ms);
 }
 
 static int login_token(cw_client *c, const char *token, int timeout_ms, cw_user_cb cb, void *arg)
@@ -502,15 +516,7 @@ static int login_token(cw_client *c, const char *token, int timeout_ms, cw_user_
 	err = cw__req_new(&r, c, CW__REQ_HTTP, "GET", NULL, finish_login, (void *)cb, arg);
 	if (!err && (!(r->path = strdup("/me")) || !(r->token = strdup(token))))
 		err = CW_ERR_NO_MEMORY;
-	if (err) {
-		cw__req_free(r);
-		cw__lock(c);
-		c->login_busy = false;
-		cw__unlock(c);
-		cw__set_error(err, NULL);
-		return err;
-	}
-	return login_submit(c, r, timeout_ms);
+	return login_submit(c, r, err, timeout_ms);
 }
 
 int cw_login_with_auth_key(cw_client *c, const char *uid, const char *auth_key, cw_user_cb cb,

@@ -257,6 +257,7 @@ struct cw_client {
 	bool had_ready;
 	unsigned attempt;
 	lws_sorted_usec_list_t retry_sul, tick_sul;
+	bool ticking;
 	char own[CW__OWN_MAX][65];
 	unsigned own_next;
 	char device[33]; /* this login's device id, from ready */
@@ -271,6 +272,9 @@ bool cw__on_network_thread(cw_client *c);
 void cw__wake(cw_client *c);
 /* Network thread: takes the queued requests and starts them. */
 void cw__drain(cw_client *c);
+
+/* Checks request deadlines periodically while any request is pending. */
+void cw__arm_tick(cw_client *c);
 
 /* conn.c: the realtime connection, on the network thread. */
 extern const struct lws_protocols cw__ws_protocol;

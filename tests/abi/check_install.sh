@@ -1,9 +1,10 @@
 #!/bin/sh
 # `make install` gives a usable SDK: installed into a scratch DESTDIR, the header, the shared
 # library and callwire.pc build the example program, which then runs from there.
-# usage: check_install.sh BUILD_DIR SOURCE_DIR
+# usage: check_install.sh BUILD_DIR SOURCE_DIR [EXTRA_CFLAGS]
+# (EXTRA_CFLAGS: the sanitizer flags of a sanitized build, whose library needs them.)
 set -eu
-build=$1 src=$2
+build=$1 src=$2 extra=${3:-}
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 
@@ -16,7 +17,7 @@ libdir=$(dirname "$(dirname "$pc")")
 ls "$libdir"/libcallwire.so.0 "$libdir"/libcallwire.a >/dev/null
 
 export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest
-cc -std=c17 -Wall -Werror -o "$dest/ring" "$src/examples/ring.c" \
+cc -std=c17 -Wall -Werror $extra -o "$dest/ring" "$src/examples/ring.c" \
 	$(pkg-config --cflags --libs callwire) -lpthread
 # Linked against the installed shared library, and it loads and runs from there.
 LD_LIBRARY_PATH=$libdir ldd "$dest/ring" | grep -q "$libdir/libcallwire.so.0"

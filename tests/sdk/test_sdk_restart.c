@@ -210,9 +210,35 @@ static void vanished_caller_or_partner_is_timed_out_after_the_reconnect_grace(vo
 	assert_int_equal(rec_count(bob->rec, "call_ended", sid), 1);
 }
 
+/* A request made while the server is away waits for it, but only until its deadline. */
+static void request_waiting_for_a_down_server_times_out_at_its_deadline(void **state)
+{
+	struct world *w = *state;
+	struct peer *bob = peer_login(w, "bob");
+	cw_call *call = NULL;
+	long long start, took;
+	int rc;
+
+	assert_int_equal(cwt_server_signal(w->srv, SIGKILL), 128 + SIGKILL);
+	expect_connection_lost(bob);
+	start = cwt_now_ms();
+	rc = cw_get_active_call_sync(bob->client, 600, &call);
+	took = cwt_now_ms() - start;
+	assert_int_equal(rc, CW_ERR_TIMEOUT);
+	assert_null(call);
+	assert_non_null(strstr(cw_last_error_message(), "connection"));
+	/* Not before the deadline, and not long after it (the deadline is checked every
+	 * 100 ms; the bound leaves room for a loaded machine). */
+	assert_true(took >= 600);
+	assert_true(took < 5000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			request_waiting_for_a_down_server_times_out_at_its_deadline, world_setup,
+			world_teardown),
 		cmocka_unit_test_setup_teardown(
 			server_killed_while_ringing_comes_back_and_the_answer_arrives_once,
 			world_setup, world_teardown),
