@@ -20,12 +20,22 @@ static void print_banner(const char *app_id, const char *auth_key, const char *l
 	       "    auth key  %s   (development logins; kept in %s)\n"
 	       "    users     alice, bob, carol\n"
 	       "\n"
-	       "  log in as alice:\n"
+	       "  ring bob from the command line (two terminals; callwire is build/callwire\n"
+	       "  after make, or on PATH after make install):\n"
+	       "    callwire login --server http://%s --app %s --uid bob --auth-key %s "
+	       "--session bob.json\n"
+	       "    callwire listen --session bob.json\n"
+	       "    callwire login --server http://%s --app %s --uid alice --auth-key %s "
+	       "--session alice.json\n"
+	       "    callwire call bob --wait --session alice.json\n"
+	       "\n"
+	       "  or log in as alice over REST:\n"
 	       "    curl -s -X POST http://%s/v1/apps/%s/login \\\n"
 	       "         -H 'Content-Type: application/json' \\\n"
 	       "         -d '{\"uid\":\"alice\",\"authKey\":\"%s\"}'\n"
 	       "  then send the authToken it returns as 'Authorization: Bearer <token>'.\n\n",
-	       app_id, auth_key, path, listen, app_id, auth_key);
+	       app_id, auth_key, path, listen, app_id, auth_key, listen, app_id, auth_key, listen,
+	       app_id, auth_key);
 	fflush(stdout);
 }
 
