@@ -1,0 +1,1 @@
+/* dtls: placeholder until the module lands. */

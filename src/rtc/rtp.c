@@ -1,0 +1,1 @@
+/* rtp: placeholder until the module lands. */

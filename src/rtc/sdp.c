@@ -1,0 +1,1 @@
+/* sdp: placeholder until the module lands. */

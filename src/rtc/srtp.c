@@ -1,0 +1,1 @@
+/* srtp: placeholder until the module lands. */

@@ -1,0 +1,1 @@
+/* stun: placeholder until the module lands. */
