@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/hmac.h>
 
 #include "auth/auth.h"
 #include "util/util.h"
@@ -25,8 +26,13 @@ void cw_auth_hash(const char *secret, char out[CW_HASH_HEX + 1])
 
 void cw_auth_init(struct cw_auth *auth, struct cw_store *store, const char *master_key)
 {
+	static const char label[] = "callwire call tokens v1";
+	unsigned int len = sizeof(auth->token_key);
+
 	auth->store = store;
 	cw_auth_hash(master_key, auth->master_hash);
+	HMAC(EVP_sha256(), master_key, (int)strlen(master_key), (const unsigned char *)label,
+	     sizeof(label) - 1, auth->token_key, &len);
 }
 
 int cw_auth_resolve(struct cw_auth *auth, const char *secret, int64_t now, struct cw_cred *cred)

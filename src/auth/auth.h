@@ -32,6 +32,7 @@ struct cw_cred {
 struct cw_auth {
 	struct cw_store *store;
 	char master_hash[CW_HASH_HEX + 1];
+	unsigned char token_key[32]; /* signs call tokens (auth/calltoken.h) */
 };
 
 /* Makes a new random secret with the given prefix. */

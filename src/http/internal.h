@@ -160,6 +160,7 @@ void cw_h_call_accept(struct cw_req *req);
 void cw_h_call_reject(struct cw_req *req);
 void cw_h_call_cancel(struct cw_req *req);
 void cw_h_call_end(struct cw_req *req);
+void cw_h_session_token(struct cw_req *req);
 
 /* Runs a WebSocket request through the same handlers as REST (ws.c). */
 void cw_ws_request(struct cw_req *tmpl, const char *method, json_t *params, char **result,

@@ -31,6 +31,7 @@ static const struct cw_route routes[] = {
 	{"/v1/apps/{appId}/calls/{sessionId}/reject", .post = cw_h_call_reject},
 	{"/v1/apps/{appId}/calls/{sessionId}/cancel", .post = cw_h_call_cancel},
 	{"/v1/apps/{appId}/calls/{sessionId}/end", .post = cw_h_call_end},
+	{"/v1/apps/{appId}/sessions/{sessionId}/token", .post = cw_h_session_token},
 };
 
 const char *cw_method_name(int method)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "auth/auth.h"
+#include "auth/calltoken.h"
 #include "util/util.h"
 
 static void secrets_are_prefixed_random_and_distinct(void **state)
@@ -130,6 +131,90 @@ static void bearer_resolution_tells_master_rest_key_token_and_unknown_apart(void
 	rmdir(dir);
 }
 
+/* ---- call tokens ---- */
+
+static const int64_t T0 = 1795000000000; /* a fixed "now", Unix ms */
+
+static void issue(const struct cw_auth *auth, const char *app, int meet, int ttl, char **token)
+{
+	struct cw_calltoken c = {0};
+
+	cw_strlcpy(c.app_id, app, sizeof(c.app_id));
+	cw_strlcpy(c.uid, "alice", sizeof(c.uid));
+	cw_strlcpy(c.session_id, "q8Jx-room_1", sizeof(c.session_id));
+	c.meet = meet;
+	assert_int_equal(cw_calltoken_issue(auth, &c, T0, ttl, token), 0);
+	assert_int_equal(c.expires_at, T0 + (int64_t)(ttl > 0 ? ttl : CW_CALLTOKEN_TTL) * 1000);
+}
+
+static void call_tokens_carry_their_claims_and_last_two_hours(void **state)
+{
+	struct cw_auth auth;
+	struct cw_calltoken c;
+	char *token;
+
+	(void)state;
+	cw_auth_init(&auth, NULL, "mk_test-master-key");
+	issue(&auth, "app1", 1, 0, &token);
+	assert_int_equal(cw_calltoken_verify(&auth, "app1", token, T0 + 1000, &c), 0);
+	assert_string_equal(c.app_id, "app1");
+	assert_string_equal(c.uid, "alice");
+	assert_string_equal(c.session_id, "q8Jx-room_1");
+	assert_int_equal(c.meet, 1);
+	assert_int_equal(c.expires_at, T0 + 2 * 3600 * 1000);
+	/* Expired at its expiry. */
+	assert_int_equal(cw_calltoken_verify(&auth, "app1", token, T0 + 2 * 3600 * 1000, &c),
+			 -EACCES);
+	free(token);
+}
+
+static void call_tokens_of_another_app_or_server_are_refused(void **state)
+{
+	struct cw_auth auth, other;
+	struct cw_calltoken c;
+	char *token;
+
+	(void)state;
+	cw_auth_init(&auth, NULL, "mk_test-master-key");
+	cw_auth_init(&other, NULL, "mk_another-master-key");
+	issue(&auth, "app1", 0, 60, &token);
+	assert_int_equal(cw_calltoken_verify(&auth, "app2", token, T0, &c), -EACCES);
+	assert_int_equal(cw_calltoken_verify(&other, "app1", token, T0, &c), -EACCES);
+	assert_int_equal(cw_calltoken_verify(&auth, "app1", token, T0, &c), 0);
+	assert_int_equal(c.meet, 0);
+	free(token);
+}
+
+static void forged_call_tokens_are_refused(void **state)
+{
+	struct cw_auth auth;
+	struct cw_calltoken c;
+	char *token, *dot, forged[2048];
+	/* {"alg":"none","typ":"JWT"} . {"app":"app1","uid":"mallory","session":"s",
+	 * "category":"call","exp":9999999999} . (no signature) */
+	const char *none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+			   "eyJhcHAiOiJhcHAxIiwidWlkIjoibWFsbG9yeSIsInNlc3Npb24iOiJzIiwiY2F0ZW"
+			   "dvcnkiOiJjYWxsIiwiZXhwIjo5OTk5OTk5OTk5fQ.";
+
+	(void)state;
+	cw_auth_init(&auth, NULL, "mk_test-master-key");
+	issue(&auth, "app1", 0, 60, &token);
+	/* Another uid in the payload, the signature kept. */
+	dot = strchr(token, '.');
+	assert_non_null(dot);
+	/* The payload: every claim valid, the uid changed to mallory. */
+	snprintf(forged, sizeof(forged), "%.*s.%s", (int)(dot - token), token,
+		 "eyJhcHAiOiJhcHAxIiwidWlkIjoibWFsbG9yeSIsInNlc3Npb24iOiJxOEp4LXJvb21fMSIsImNhdGVnb"
+		 "3J5IjoiY2FsbCIsImV4cCI6OTk5OTk5OTk5OX0");
+	strcat(forged, strrchr(token, '.'));
+	assert_int_equal(cw_calltoken_verify(&auth, "app1", forged, T0, &c), -EACCES);
+	assert_int_equal(cw_calltoken_verify(&auth, "app1", none, T0, &c), -EACCES);
+	assert_int_equal(cw_calltoken_verify(&auth, "app1", "not a token", T0, &c), -EACCES);
+	assert_int_equal(cw_calltoken_verify(&auth, "app1", "", T0, &c), -EACCES);
+	assert_int_equal(cw_calltoken_verify(&auth, "app1", NULL, T0, &c), -EACCES);
+	free(token);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +224,9 @@ int main(void)
 		cmocka_unit_test(master_key_file_is_created_private_and_then_reused),
 		cmocka_unit_test(a_truncated_master_key_file_is_refused),
 		cmocka_unit_test(bearer_resolution_tells_master_rest_key_token_and_unknown_apart),
+		cmocka_unit_test(call_tokens_carry_their_claims_and_last_two_hours),
+		cmocka_unit_test(call_tokens_of_another_app_or_server_are_refused),
+		cmocka_unit_test(forged_call_tokens_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
