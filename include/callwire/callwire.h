@@ -206,7 +206,8 @@ typedef void (*cw_call_cb)(cw_client *client, int err, const char *message, cw_c
 			   void *arg);
 
 /* Creates a client for the server at server_url ("http://host:port" or "https://…")
- * and the app app_id, and starts its network thread. Nothing is sent until a login. */
+ * and the app app_id, and starts its network thread. Nothing is sent until a login.
+ * libwebsockets' logging, which is process-wide, is set to errors only. */
 CW_EXTERN int cw_client_new(cw_client **clientp, const char *server_url, const char *app_id);
 /* Logs nothing out: stops the network thread, fails pending requests with
  * CW_ERR_CANCELLED (their callbacks run), and frees the client. From inside a callback
@@ -293,8 +294,9 @@ typedef struct cw_connection_listener {
 	void (*disconnected)(cw_client *client, int err, void *arg);
 	/* The attempt-th reconnection starts in delay_ms. */
 	void (*reconnecting)(cw_client *client, unsigned attempt, unsigned delay_ms, void *arg);
-	/* Connected again. resumed: every event missed meanwhile has been delivered; when
-	 * false the server no longer had them (fetch the active call and the call log). */
+	/* Connected again. resumed: every event missed meanwhile follows, right after this
+	 * callback; when false the server no longer had them (fetch the active call and the
+	 * call log). */
 	void (*reconnected)(cw_client *client, bool resumed, void *arg);
 } cw_connection_listener;
 
@@ -360,7 +362,8 @@ CW_EXTERN cw_call *cw_call_page_get(const cw_call_page *page, size_t i);
 CW_EXTERN void cw_call_page_free(cw_call_page *page);
 
 /* Pages through the calls the logged-in user took part in. Filters are set before the
- * first fetch (later they return CW_ERR_BUSY). */
+ * first fetch (later they return CW_ERR_BUSY). One request object is used by one thread
+ * at a time (its callbacks aside), like a FILE. */
 typedef struct cw_call_log_request cw_call_log_request;
 typedef void (*cw_page_cb)(cw_client *client, int err, const char *message, cw_call_page *page,
 			   void *arg);

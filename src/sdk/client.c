@@ -38,6 +38,7 @@ void cw__set_conn_state(cw_client *c, cw_connection_state s)
 static int parse_url(cw_client *c, const char *url)
 {
 	const char *p = url, *host, *host_end, *port_at = NULL;
+	bool v6;
 	size_t n;
 
 	if (strncmp(p, "https://", 8) == 0 || strncmp(p, "wss://", 6) == 0)
@@ -76,6 +77,12 @@ static int parse_url(cw_client *c, const char *url)
 	/* The API lives at the server's root. */
 	if (*p && strcmp(p, "/") != 0)
 		return CW_ERR_INVALID_ARGUMENT;
+	v6 = strchr(c->host, ':') != NULL;
+	if (asprintf(&c->host_header, "%s%s%s%s%.0d", v6 ? "[" : "", c->host, v6 ? "]" : "",
+		     port_at ? ":" : "", port_at ? c->port : 0) < 0) {
+		c->host_header = NULL;
+		return CW_ERR_NO_MEMORY;
+	}
 	return 0;
 }
 
@@ -134,16 +141,18 @@ void cw__drain(cw_client *c)
 	connect = c->want_connect;
 	c->want_connect = false;
 	cw__unlock(c);
+	/* Requests first: a logout queued before a restored login closes the old connection
+	 * before the new one starts. */
+	while (!cw__list_empty(&local)) {
+		struct cw__req *r = cw__container_of(local.next, struct cw__req, link);
+		cw__list_del(&r->link);
+		start_request(c, r);
+	}
 	if (connect) {
 		c->last_seq = -1;
 		c->had_ready = false;
 		c->attempt = 0;
 		cw__conn_start(c);
-	}
-	while (!cw__list_empty(&local)) {
-		struct cw__req *r = cw__container_of(local.next, struct cw__req, link);
-		cw__list_del(&r->link);
-		start_request(c, r);
 	}
 	cw__arm_tick(c);
 }
@@ -156,6 +165,7 @@ static void client_destroy(cw_client *c)
 	free(c->session_file);
 	free(c->url);
 	free(c->host);
+	free(c->host_header);
 	free(c->app_id);
 	pthread_mutex_destroy(&c->mutex);
 	free(c);
@@ -172,15 +182,15 @@ static void *network_main(void *arg)
 		stop = c->stopping;
 		cw__unlock(c);
 	}
-	/* Closing the connections completes the HTTP requests on them; whatever is left
-	 * fails here, so every callback runs once. */
-	lws_context_destroy(c->ctx);
-	c->ctx = NULL;
-	c->ws = NULL;
-	cw__fail_all(&c->http, CW_ERR_CANCELLED);
+	/* Every pending request is cancelled (its callback runs once), then the connections
+	 * close; their callbacks find nothing left to complete. */
+	cw__http_fail_all(c, CW_ERR_CANCELLED);
 	cw__fail_all(&c->inflight, CW_ERR_CANCELLED);
 	cw__fail_all(&c->waiting, CW_ERR_CANCELLED);
+	lws_context_destroy(c->ctx);
 	cw__lock(c);
+	c->ctx = NULL;
+	c->ws = NULL;
 	cw__list_splice(&c->waiting, &c->queue);
 	free_self = c->free_on_exit;
 	cw__unlock(c);
@@ -288,7 +298,8 @@ void cw_client_free(cw_client *c)
 int cw_client_set_request_timeout(cw_client *c, int timeout_ms)
 {
 	if (!c || timeout_ms <= 0) {
-		cw__set_error(CW_ERR_INVALID_ARGUMENT, "the timeout must be positive");
+		cw__set_error(CW_ERR_INVALID_ARGUMENT,
+			      c ? "the timeout must be positive" : "no client");
 		return CW_ERR_INVALID_ARGUMENT;
 	}
 	cw__lock(c);
@@ -341,8 +352,14 @@ int cw_client_set_session_file(cw_client *c, const char *path)
 	free(c->session_file);
 	c->session_file = copy;
 	if (c->logged_in) {
-		err = cw__session_write(path, c->url, c->app_id, c->token, c->user);
+		/* Written outside the lock: a disk write must not hold up every other call. */
+		token = cw__strdup(c->token);
+		user = cw_user_ref(c->user);
 		cw__unlock(c);
+		err = token ? cw__session_write(path, c->url, c->app_id, token, user)
+			    : CW_ERR_NO_MEMORY;
+		free(token);
+		cw_user_unref(user);
 		cw__set_error(err, err ? "cannot write the session file" : NULL);
 		return err;
 	}
@@ -355,8 +372,8 @@ int cw_client_set_session_file(cw_client *c, const char *path)
 		return err;
 	}
 	cw__lock(c);
-	if (c->logged_in || c->login_busy) {
-		/* A login raced this restore and won. */
+	if (c->logged_in || c->login_busy || c->stopping) {
+		/* A login raced this restore and won, or the client is being freed. */
 		cw__unlock(c);
 		free(token);
 		cw_user_unref(user);
@@ -371,39 +388,79 @@ int cw_client_set_session_file(cw_client *c, const char *path)
 	return 0;
 }
 
-void cw__set_login(cw_client *c, const char *token, cw_user *user)
+bool cw__stopping(cw_client *c)
 {
-	char *copy = strdup(token);
+	bool s;
 
 	cw__lock(c);
+	s = c->stopping;
+	cw__unlock(c);
+	return s;
+}
+
+bool cw__logged_in(cw_client *c)
+{
+	bool s;
+
+	cw__lock(c);
+	s = c->logged_in;
+	cw__unlock(c);
+	return s;
+}
+
+int cw__set_login(cw_client *c, const char *token, cw_user *user)
+{
+	char *copy = strdup(token), *path;
+
+	cw__lock(c);
+	c->login_busy = false;
+	if (!copy) {
+		cw__unlock(c);
+		return CW_ERR_NO_MEMORY;
+	}
 	free(c->token);
 	cw_user_unref(c->user);
 	c->token = copy;
 	c->user = cw_user_ref(user);
-	c->logged_in = copy != NULL;
-	c->login_busy = false;
-	if (c->session_file && copy)
-		cw__session_write(c->session_file, c->url, c->app_id, copy, user);
+	c->logged_in = true;
+	path = cw__strdup(c->session_file);
 	cw__unlock(c);
-	if (!copy)
-		return;
+	/* A session file that cannot be written leaves the login working, only unkept. */
+	if (path)
+		cw__session_write(path, c->url, c->app_id, token, user);
+	free(path);
 	c->last_seq = -1;
 	c->had_ready = false;
 	c->attempt = 0;
 	cw__conn_start(c);
+	return 0;
+}
+
+/* Forgets the login; the lock is held. Returns the token (the caller frees it) and the
+ * session file's path to remove (likewise). */
+static char *drop_login_locked(cw_client *c, char **pathp)
+{
+	char *token = c->token;
+
+	c->logged_in = false;
+	c->token = NULL;
+	cw_user_unref(c->user);
+	c->user = NULL;
+	*pathp = cw__strdup(c->session_file);
+	return token;
 }
 
 void cw__drop_login(cw_client *c)
 {
+	char *path, *token;
+
 	cw__lock(c);
-	c->logged_in = false;
-	free(c->token);
-	c->token = NULL;
-	cw_user_unref(c->user);
-	c->user = NULL;
-	if (c->session_file)
-		cw__session_remove(c->session_file);
+	token = drop_login_locked(c, &path);
 	cw__unlock(c);
+	free(token);
+	if (path)
+		cw__session_remove(path);
+	free(path);
 }
 
 /* ---- login and logout ---- */
@@ -425,20 +482,16 @@ static void finish_login(struct cw__req *r, int err, const char *message, json_t
 		err = CW_ERR_PROTOCOL;
 	if (!err)
 		err = cw__user_from_json(&user, user_obj);
-	if (!err) {
-		cw__set_login(c, token, user);
-		cw__lock(c);
-		if (!c->logged_in)
-			err = CW_ERR_NO_MEMORY;
-		cw__unlock(c);
-	}
+	if (!err)
+		err = cw__set_login(c, token, user);
 	if (err) {
 		cw__lock(c);
 		c->login_busy = false;
 		cw__unlock(c);
 	}
 	if (cb)
-		cb(c, err, err ? message : NULL, err ? NULL : user, r->arg);
+		cb(c, err, err ? (message ? message : cw_strerror(err)) : NULL, err ? NULL : user,
+		   r->arg);
 	cw_user_unref(user);
 }
 
@@ -560,13 +613,13 @@ static void finish_logout(struct cw__req *r, int err, const char *message, json_
 
 	(void)result;
 	if (cb)
-		cb(r->c, err, message, r->arg);
+		cb(r->c, err, err ? (message ? message : cw_strerror(err)) : NULL, r->arg);
 }
 
 static int logout(cw_client *c, int timeout_ms, cw_done_cb cb, void *arg)
 {
 	struct cw__req *r;
-	char *token;
+	char *path = NULL;
 	int err;
 
 	if (!c) {
@@ -584,21 +637,25 @@ static int logout(cw_client *c, int timeout_ms, cw_done_cb cb, void *arg)
 		cw__set_error(CW_ERR_NO_MEMORY, NULL);
 		return CW_ERR_NO_MEMORY;
 	}
-	/* Logged out from here on: later requests fail at once, and the token goes with
-	 * the logout request, which closes the connection before it is sent. */
+	/* Logged out from here on, in one step: later requests fail at once, and the token
+	 * goes with the logout request, which closes the connection before it is sent. */
 	cw__lock(c);
-	if (!c->logged_in) {
-		cw__unlock(c);
-		cw__req_free(r);
-		cw__set_error(CW_ERR_NOT_LOGGED_IN, NULL);
-		return CW_ERR_NOT_LOGGED_IN;
+	err = c->stopping ? CW_ERR_CANCELLED : !c->logged_in ? CW_ERR_NOT_LOGGED_IN : 0;
+	if (!err) {
+		r->token = drop_login_locked(c, &path);
+		cw__list_add_tail(&c->queue, &r->link);
+		cw__wake(c);
 	}
-	token = c->token;
-	c->token = NULL;
 	cw__unlock(c);
-	cw__drop_login(c);
-	r->token = token;
-	return cw__submit(c, r, false);
+	if (err) {
+		cw__req_free(r);
+		cw__set_error(err, NULL);
+		return err;
+	}
+	if (path)
+		cw__session_remove(path);
+	free(path);
+	return 0;
 }
 
 int cw_logout(cw_client *c, cw_done_cb cb, void *arg)

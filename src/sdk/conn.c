@@ -7,6 +7,11 @@
 #include "sdk.h"
 
 #define CW_WS_UNAUTHORIZED 4001
+#define CW_WS_PROTOCOL 4002
+#define CW_WS_TOO_BIG 1009
+/* A connection that stayed up this long resets the backoff; one dropped sooner (a server
+ * that accepts and then closes) keeps it growing. */
+#define STABLE_MS 10000
 #define RETRY_BASE_MS 250
 #define RETRY_MAX_MS 15000
 
@@ -136,8 +141,8 @@ void cw__conn_start(cw_client *c)
 	i.address = c->host;
 	i.port = c->port;
 	i.path = "/v1/ws";
-	i.host = c->host;
-	i.origin = c->host;
+	i.host = c->host_header;
+	i.origin = c->host_header;
 	i.protocol = "callwire.v1";
 	i.local_protocol_name = cw__ws_protocol.name;
 	i.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
@@ -194,6 +199,11 @@ static void send_request(cw_client *c, struct cw__req *r)
 
 void cw__conn_send(cw_client *c, struct cw__req *r)
 {
+	/* Queued just before the login went away (a logout, a revoked token). */
+	if (!cw__logged_in(c)) {
+		cw__complete(r, CW_ERR_NOT_LOGGED_IN, NULL, NULL);
+		return;
+	}
 	if (c->ws_state == CW__WS_READY) {
 		send_request(c, r);
 		return;
@@ -224,7 +234,7 @@ static void on_ready(cw_client *c, const struct cw__msg *msg)
 	bool first = !c->had_ready, resumed = msg->resumed;
 
 	c->ws_state = CW__WS_READY;
-	c->attempt = 0;
+	c->ready_at = cw__now_ms();
 	/* Without a resume the events in between are gone: continue from the present. */
 	if (c->last_seq < 0 || !resumed)
 		c->last_seq = msg->seq;
@@ -269,10 +279,12 @@ static int on_message(cw_client *c)
 			on_ready(c, &msg);
 		break;
 	case CW__MSG_EVENT:
-		/* Replays after a resume can overlap what was seen: each seq once. */
+		/* Replays after a resume can overlap what was seen: each seq once. An event
+		 * this version cannot read still counts, or it would be replayed forever. */
 		if (c->ws_state == CW__WS_READY && msg.seq > c->last_seq) {
 			c->last_seq = msg.seq;
-			cw__dispatch_event(c, &msg);
+			if (msg.call)
+				cw__dispatch_event(c, &msg);
 		}
 		break;
 	case CW__MSG_RESPONSE:
@@ -290,6 +302,9 @@ static int on_receive(cw_client *c, struct lws *wsi, const void *in, size_t len)
 	char *grown;
 	int rc = 0;
 
+	/* Being freed: no more callbacks. */
+	if (cw__stopping(c))
+		return 0;
 	if (lws_is_first_fragment(wsi))
 		c->rx_len = 0;
 	if (c->rx_len + len > CW__MAX_MESSAGE)
@@ -345,6 +360,16 @@ static void requeue_inflight(cw_client *c)
 	cw__list_splice(&c->waiting, &again);
 }
 
+/* The server closed because of a request (too large, malformed): sending it again would
+ * only close the next connection too. */
+static void fail_refused(cw_client *c)
+{
+	if (c->close_code == CW_WS_TOO_BIG)
+		cw__fail_all(&c->inflight, CW_ERR_PAYLOAD_TOO_LARGE);
+	else if (c->close_code == CW_WS_PROTOCOL)
+		cw__fail_all(&c->inflight, CW_ERR_PROTOCOL);
+}
+
 static void on_lost(cw_client *c)
 {
 	bool was_ready = c->ws_state == CW__WS_READY;
@@ -354,8 +379,10 @@ static void on_lost(cw_client *c)
 	c->gen++;
 	c->ws_state = CW__WS_IDLE;
 	out_clear(c);
-	if (c->stopping)
+	if (cw__stopping(c))
 		return;
+	if (was_ready && cw__now_ms() - c->ready_at >= STABLE_MS)
+		c->attempt = 0;
 	if (c->close_code == CW_WS_UNAUTHORIZED) {
 		cw__drop_login(c);
 		cw__fail_all(&c->inflight, CW_ERR_UNAUTHORIZED);
@@ -368,13 +395,14 @@ static void on_lost(cw_client *c)
 		cw__listeners_fire(c, CW__L_CONN, fire_disconnected, &err);
 		return;
 	}
+	fail_refused(c);
 	requeue_inflight(c);
 	if (was_ready) {
 		err = CW_ERR_CONNECTION_LOST;
 		cw__listeners_fire(c, CW__L_CONN, fire_disconnected, &err);
 	}
 	/* A listener may have logged out or freed the client meanwhile. */
-	if (c->ws_state == CW__WS_IDLE && !c->stopping)
+	if (c->ws_state == CW__WS_IDLE && !cw__stopping(c) && cw__logged_in(c))
 		schedule_retry(c);
 }
 

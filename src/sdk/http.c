@@ -151,6 +151,7 @@ void cw__http_start(cw_client *c, struct cw__req *r)
 	struct lws_client_connect_info i;
 	char path[512];
 	unsigned before;
+	struct lws *wsi;
 
 	if (r->params) {
 		r->body_text = json_dumps(r->params, JSON_COMPACT);
@@ -171,8 +172,8 @@ void cw__http_start(cw_client *c, struct cw__req *r)
 	i.address = c->host;
 	i.port = c->port;
 	i.path = path;
-	i.host = c->host;
-	i.origin = c->host;
+	i.host = c->host_header;
+	i.origin = c->host_header;
 	i.method = r->method;
 	i.local_protocol_name = cw__http_protocol.name;
 	i.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
@@ -180,10 +181,19 @@ void cw__http_start(cw_client *c, struct cw__req *r)
 	cw__list_del(&r->link);
 	cw__list_add_tail(&c->http, &r->link);
 	before = c->http_completed;
-	r->wsi = lws_client_connect_via_info(&i);
-	/* On failure the error callback may already have completed (and freed) r. */
-	if (!r->wsi && c->http_completed == before)
+	wsi = lws_client_connect_via_info(&i);
+	/* The error callback may already have completed (and freed) r. */
+	if (c->http_completed != before)
+		return;
+	r->wsi = wsi;
+	if (!wsi)
 		finish(r, CW_ERR_CONNECTION, NULL, NULL);
+}
+
+void cw__http_fail_all(cw_client *c, int err)
+{
+	while (!cw__list_empty(&c->http))
+		finish(cw__container_of(c->http.next, struct cw__req, link), err, NULL, NULL);
 }
 
 void cw__http_tick(cw_client *c, int64_t now)

@@ -25,6 +25,7 @@ static int listener_add(cw_client *c, enum cw__listener_kind kind, const char *i
 	l = calloc(1, sizeof(*l));
 	if (!l || !(l->id = strdup(id))) {
 		free(l);
+		cw__set_error(CW_ERR_NO_MEMORY, NULL);
 		return CW_ERR_NO_MEMORY;
 	}
 	l->refs = 1;
@@ -123,7 +124,8 @@ void cw__listeners_fire(cw_client *c, enum cw__listener_kind kind, cw__fire_fn f
 		bool live;
 
 		cw__lock(c);
-		live = !list[i]->removed;
+		/* Nothing fires once the client is being freed (from inside a callback). */
+		live = !list[i]->removed && !c->stopping;
 		copy = *list[i];
 		cw__unlock(c);
 		if (live)

@@ -8,7 +8,8 @@ struct cw_call_log_request {
 	cw_client *c;
 	json_t *filters;
 	char *cursor;
-	bool started, more;
+	bool started;
+	atomic_bool more; /* written by the network thread, read by has_more */
 	atomic_bool busy;
 };
 
@@ -28,7 +29,7 @@ int cw_call_log_request_new(cw_call_log_request **rp, cw_client *c)
 		return CW_ERR_NO_MEMORY;
 	}
 	r->c = c;
-	r->more = true;
+	atomic_init(&r->more, true);
 	atomic_init(&r->busy, false);
 	*rp = r;
 	return 0;
@@ -113,7 +114,7 @@ int cw_call_log_request_set_has_recording(cw_call_log_request *r, bool has_recor
 
 bool cw_call_log_request_has_more(const cw_call_log_request *r)
 {
-	return r && r->more;
+	return r && atomic_load(&r->more);
 }
 
 static int page_from(cw_call_page **pagep, json_t *data)
@@ -163,7 +164,7 @@ static void finish_page(struct cw__req *req, int err, const char *message, json_
 		} else {
 			free(r->cursor);
 			r->cursor = cursor;
-			r->more = cursor != NULL;
+			atomic_store(&r->more, cursor != NULL);
 		}
 	}
 	if (err) {
@@ -182,7 +183,7 @@ static int fetch(cw_call_log_request *r, int timeout_ms, cw_page_cb cb, void *ar
 {
 	struct cw__req *req;
 	json_t *params = NULL;
-	bool expected = false;
+	bool expected = false, more;
 	int err;
 
 	if (!r) {
@@ -193,21 +194,23 @@ static int fetch(cw_call_log_request *r, int timeout_ms, cw_page_cb cb, void *ar
 		cw__set_error(CW_ERR_BUSY, "a fetch of this request is running");
 		return CW_ERR_BUSY;
 	}
-	if (r->more) {
+	more = atomic_load(&r->more);
+	if (more) {
 		params = json_deep_copy(r->filters);
 		if (params && r->cursor)
 			json_object_set_new(params, "cursor", json_string(r->cursor));
 	}
 	/* After the last page: an empty page, still through the callback. */
-	err = cw__req_new(&req, r->c, r->more ? CW__REQ_WS : CW__REQ_LOCAL, "calls.list", params,
+	err = cw__req_new(&req, r->c, more ? CW__REQ_WS : CW__REQ_LOCAL, "calls.list", params,
 			  finish_page, (void *)cb, arg);
 	if (!err) {
 		req->extra = r;
 		req->idempotent = true;
 		req->deadline = cw__now_ms() + cw__timeout_of(r->c, timeout_ms);
-		r->started = true;
 		err = cw__submit(r->c, req, true);
 	}
+	if (!err)
+		r->started = true;
 	if (err)
 		atomic_store(&r->busy, false);
 	return err;

@@ -33,7 +33,11 @@ static int parse_event(struct cw__msg *msg)
 	if (!msg->name || !json_is_integer(seq) || json_integer_value(seq) <= 0)
 		return CW_ERR_PROTOCOL;
 	msg->seq = json_integer_value(seq);
-	return cw__call_from_json(&msg->call, json_object_get(msg->root, "call"));
+	/* Events without a call this version can read (later protocol versions, other
+	 * event families) keep their place in the sequence: call stays NULL. */
+	if (strncmp(msg->name, "call.", 5) == 0)
+		cw__call_from_json(&msg->call, json_object_get(msg->root, "call"));
+	return 0;
 }
 
 static int parse_response(struct cw__msg *msg)

@@ -54,6 +54,15 @@ int cw__timeout_of(cw_client *c, int timeout_ms)
 	return t;
 }
 
+/* The server closes a connection on a message over 64 KiB; such a request is refused
+ * here instead, before it can take the connection (and others' requests) down. */
+static bool too_large(json_t *params)
+{
+	size_t n = json_dumpb(params, NULL, 0, JSON_COMPACT);
+
+	return n == 0 || n > CW__MAX_REQUEST;
+}
+
 int cw__submit(cw_client *c, struct cw__req *r, bool needs_login)
 {
 	int err = 0;
@@ -65,6 +74,8 @@ int cw__submit(cw_client *c, struct cw__req *r, bool needs_login)
 		err = CW_ERR_NOT_LOGGED_IN;
 	else if (r->kind == CW__REQ_WS && !r->params)
 		err = CW_ERR_NO_MEMORY;
+	else if (r->kind == CW__REQ_WS && too_large(r->params))
+		err = CW_ERR_PAYLOAD_TOO_LARGE;
 	if (!err) {
 		if (!r->deadline)
 			r->deadline = cw__now_ms() + c->timeout_ms;

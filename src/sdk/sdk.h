@@ -13,6 +13,8 @@
 
 #define CW__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define CW__DEFAULT_TIMEOUT_MS 15000
+/* The params of one request at most: the server takes messages up to 64 KiB. */
+#define CW__MAX_REQUEST (60u << 10)
 /* Server messages larger than this close the connection (a page of 100 calls is far less). */
 #define CW__MAX_MESSAGE (8u << 20)
 /* Sessions this client accepted or declined lately, to tell its own *_elsewhere apart. */
@@ -106,7 +108,7 @@ struct cw__msg {
 	const char *device;
 	/* event */
 	const char *name;
-	cw_call *call;
+	cw_call *call;	 /* NULL when the event carries no call this version reads */
 	const char *uid; /* participant events: who joined or left */
 	/* response */
 	const char *id;
@@ -222,7 +224,8 @@ struct cw__out {
 
 struct cw_client {
 	/* Set at creation, read-only afterwards. */
-	char *url, *host, *app_id, *origin;
+	char *url, *host, *app_id;
+	char *host_header; /* "host[:port]", IPv6 in brackets */
 	int port;
 	bool tls;
 	struct lws_context *ctx;
@@ -237,9 +240,7 @@ struct cw_client {
 	cw_connection_state conn_state;
 	int timeout_ms;
 	bool want_connect; /* a login happened: (re)start the connection */
-	bool want_close;   /* a logout happened: close without reconnecting */
 	struct cw__listener *listeners;
-	unsigned next_id;
 
 	/* The network thread's own. */
 	struct cw__link waiting; /* WebSocket requests waiting for a connection */
@@ -247,6 +248,8 @@ struct cw_client {
 	struct cw__link http;
 	unsigned http_completed;
 	struct cw__link out;
+	unsigned next_id; /* of WebSocket requests */
+	int64_t ready_at; /* when the current connection became ready (monotonic ms) */
 	struct lws *ws;
 	uintptr_t gen; /* the current connection's number; older ones are ignored */
 	enum cw__ws_state ws_state;
@@ -287,13 +290,19 @@ void cw__conn_tick(cw_client *c, int64_t now);
 /* http.c: one HTTP exchange per request. */
 extern const struct lws_protocols cw__http_protocol;
 void cw__http_start(cw_client *c, struct cw__req *r);
+/* Fails every HTTP request with err, detached from its connection. */
+void cw__http_fail_all(cw_client *c, int err);
 void cw__http_tick(cw_client *c, int64_t now);
 
 /* client.c */
-/* Logged in from the server's answer (a user and the token). Network thread. */
-void cw__set_login(cw_client *c, const char *token, cw_user *user);
-/* The login was refused or revoked: forget it. */
+/* Logged in from the server's answer (a user and the token). Network thread. 0 or
+ * CW_ERR_NO_MEMORY. */
+int cw__set_login(cw_client *c, const char *token, cw_user *user);
+/* The login was refused or revoked: forget it (and its session file). */
 void cw__drop_login(cw_client *c);
+/* Whether the client is being freed; takes the lock. */
+bool cw__stopping(cw_client *c);
+bool cw__logged_in(cw_client *c);
 void cw__set_conn_state(cw_client *c, cw_connection_state s);
 
 /* events.c: server events to listener callbacks. */

@@ -576,13 +576,54 @@ static void client_may_free_itself_inside_a_callback(void **state)
 	assert_int_equal(sf->pending->err, CW_ERR_CANCELLED);
 	/* bob's connection closed with it, so the server ends the call after the grace. */
 	EXPECT_EVENT(alice->rec, "call_ended", sid);
-	assert_int_equal(rec_count(rec, "outgoing_call_accepted", sid), 1);
+	/* Once freed, nothing of the client fires: not even the listener added after the
+	 * one that freed it, for the same event. */
+	assert_int_equal(rec_count(rec, "outgoing_call_accepted", sid), 0);
+}
+
+/* A request the server would refuse by closing the connection (over 64 KiB) is refused by
+ * the library at once; the connection, and the requests of others on it, are untouched. */
+static void oversized_requests_are_refused_before_they_reach_the_server(void **state)
+{
+	struct world *w = *state;
+	struct peer *alice = peer_login(w, "alice");
+	cw_call_log_request *req;
+	size_t n = 70000;
+	char *big = malloc(n + 1), *meta = malloc(n + 16);
+	cw_call *call = NULL;
+	int strays = __atomic_load_n(&stray_calls, __ATOMIC_SEQ_CST);
+
+	assert_non_null(big);
+	assert_non_null(meta);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	snprintf(meta, n + 16, "{\"note\":\"%s\"}", big);
+	EXPECT_EVENT(alice->rec, "connected", NULL);
+	assert_int_equal(cw_initiate_call(alice->client, "bob", CW_RECEIVER_USER, CW_CALL_AUDIO, 0,
+					  meta, stray_call_cb, NULL),
+			 CW_ERR_PAYLOAD_TOO_LARGE);
+	ASSERT_OK(cw_call_log_request_new(&req, alice->client));
+	ASSERT_OK(cw_call_log_request_set_uid(req, big));
+	assert_int_equal(cw_call_log_request_fetch_next(req, stray_page_cb, NULL),
+			 CW_ERR_PAYLOAD_TOO_LARGE);
+	cw_call_log_request_free(req);
+	/* Still connected: the next request goes through on the same connection. */
+	ASSERT_OK(cw_get_active_call_sync(alice->client, 0, &call));
+	assert_null(call);
+	assert_int_equal(rec_count(alice->rec, "disconnected", NULL), 0);
+	/* The refused requests never call back. */
+	assert_int_equal(__atomic_load_n(&stray_calls, __ATOMIC_SEQ_CST), strays);
+	free(big);
+	free(meta);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(values_have_the_contracts_names),
+		cmocka_unit_test_setup_teardown(
+			oversized_requests_are_refused_before_they_reach_the_server, world_setup,
+			world_teardown),
 		cmocka_unit_test_setup_teardown(
 			every_call_function_before_login_fails_with_not_logged_in, world_setup,
 			world_teardown),
