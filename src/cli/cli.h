@@ -16,7 +16,10 @@ struct cw_config {
 	char data[1024];
 	char master_key[CW_SECRET_MAX]; /* empty: use <data>/master.key */
 	char log_level[16];
-	int demo; /* create a demo app in a new data folder */
+	int demo;	       /* create a demo app in a new data folder */
+	char media_ports[32];  /* "MIN-MAX" UDP ports of the media workers; "" = any */
+	char public_ip[256];   /* addresses put into ICE candidates, comma-separated */
+	char media_workers[8]; /* worker threads; "" = one per core */
 };
 
 /* Fills cfg from, in increasing precedence: defaults, the config file (--config FILE or

@@ -25,6 +25,15 @@ static int set(struct cw_config *cfg, const char *key, const char *value, char *
 	} else if (strcmp(key, "log_level") == 0) {
 		dst = cfg->log_level;
 		size = sizeof(cfg->log_level);
+	} else if (strcmp(key, "media_ports") == 0) {
+		dst = cfg->media_ports;
+		size = sizeof(cfg->media_ports);
+	} else if (strcmp(key, "public_ip") == 0) {
+		dst = cfg->public_ip;
+		size = sizeof(cfg->public_ip);
+	} else if (strcmp(key, "media_workers") == 0) {
+		dst = cfg->media_workers;
+		size = sizeof(cfg->media_workers);
 	} else {
 		snprintf(err, errsz, "unknown setting '%s'", key);
 		return -EINVAL;
@@ -87,6 +96,9 @@ int cw_config_load(struct cw_config *cfg, int argc, char **argv, char *err, size
 		{"CALLWIRE_DATA", "data"},
 		{"CALLWIRE_MASTER_KEY", "master_key"},
 		{"CALLWIRE_LOG_LEVEL", "log_level"},
+		{"CALLWIRE_MEDIA_PORTS", "media_ports"},
+		{"CALLWIRE_PUBLIC_IP", "public_ip"},
+		{"CALLWIRE_MEDIA_WORKERS", "media_workers"},
 	};
 	const char *file = getenv("CALLWIRE_CONFIG");
 	int rc;
@@ -127,6 +139,12 @@ int cw_config_load(struct cw_config *cfg, int argc, char **argv, char *err, size
 			rc = set(cfg, "data", argv[++i], err, errsz);
 		else if (strcmp(a, "--log-level") == 0)
 			rc = set(cfg, "log_level", argv[++i], err, errsz);
+		else if (strcmp(a, "--media-ports") == 0)
+			rc = set(cfg, "media_ports", argv[++i], err, errsz);
+		else if (strcmp(a, "--public-ip") == 0)
+			rc = set(cfg, "public_ip", argv[++i], err, errsz);
+		else if (strcmp(a, "--media-workers") == 0)
+			rc = set(cfg, "media_workers", argv[++i], err, errsz);
 		else {
 			snprintf(err, errsz, "unknown option '%s'", a);
 			return -EINVAL;

@@ -1,7 +1,9 @@
 /* serve: `callwire serve`, the server process. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -11,6 +13,7 @@
 #include "cli/cli.h"
 #include "http/http.h"
 #include "rt/rt.h"
+#include "sfu/sfu.h"
 #include "util/util.h"
 
 struct server {
@@ -107,10 +110,61 @@ static int mkdirs(const char *path)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: callwire serve [--listen HOST:PORT] [--data DIR] [--config FILE]\n"
-			"                      [--log-level debug|info|warn|error] [--demo]\n"
-			"environment: CALLWIRE_LISTEN, CALLWIRE_DATA, CALLWIRE_MASTER_KEY, "
-			"CALLWIRE_CONFIG, CALLWIRE_LOG_LEVEL\n");
+	fprintf(stderr,
+		"usage: callwire serve [--listen HOST:PORT] [--data DIR] [--config FILE]\n"
+		"                      [--log-level debug|info|warn|error] [--demo]\n"
+		"                      [--media-ports MIN-MAX] [--media-workers N]\n"
+		"                      [--public-ip IP[,IP…]]\n"
+		"environment: CALLWIRE_LISTEN, CALLWIRE_DATA, CALLWIRE_MASTER_KEY, "
+		"CALLWIRE_CONFIG, CALLWIRE_LOG_LEVEL,\n"
+		"             CALLWIRE_MEDIA_PORTS, CALLWIRE_MEDIA_WORKERS, CALLWIRE_PUBLIC_IP\n");
+}
+
+/* The media plane's settings: its sockets bind the listen address (or every address when
+ * that is a wildcard); the public addresses only go into ICE candidates. */
+static int media_config(const struct cw_config *cfg, const char *host, struct cw_sfu_config *out)
+{
+	unsigned char addr[16];
+	char *end, ips[sizeof(cfg->public_ip)], *ip, *save = NULL;
+	long lo = 0, hi = 0, n = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->bind_ip = host;
+	if (cfg->media_ports[0]) {
+		lo = strtol(cfg->media_ports, &end, 10);
+		if (*end == '-')
+			hi = strtol(end + 1, &end, 10);
+		if (*end || lo < 1 || hi < lo || hi > 65535) {
+			fprintf(stderr, "callwire serve: --media-ports wants MIN-MAX, got '%s'\n",
+				cfg->media_ports);
+			return -EINVAL;
+		}
+	}
+	if (cfg->media_workers[0]) {
+		n = strtol(cfg->media_workers, &end, 10);
+		if (*end || n < 1 || n > CW_SFU_WORKERS_MAX) {
+			fprintf(stderr, "callwire serve: --media-workers wants 1 to %d, got '%s'\n",
+				CW_SFU_WORKERS_MAX, cfg->media_workers);
+			return -EINVAL;
+		}
+	}
+	cw_strlcpy(ips, cfg->public_ip, sizeof(ips));
+	for (ip = strtok_r(ips, ",", &save); ip; ip = strtok_r(NULL, ",", &save)) {
+		if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1) {
+			fprintf(stderr, "callwire serve: --public-ip: '%s' is not an IP address\n",
+				ip);
+			return -EINVAL;
+		}
+	}
+	out->port_min = (uint16_t)lo;
+	out->port_max = (uint16_t)hi;
+	out->workers = (int)n;
+	if (lo && hi - lo + 1 < (n ? n : sysconf(_SC_NPROCESSORS_ONLN))) {
+		fprintf(stderr, "callwire serve: --media-ports %s has fewer ports than workers\n",
+			cfg->media_ports);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static enum cw_log_level level_of(const char *s)
@@ -127,6 +181,9 @@ static enum cw_log_level level_of(const char *s)
 int cw_cmd_serve(int argc, char **argv)
 {
 	struct cw_http_config hcfg;
+	struct cw_sfu_config mcfg;
+	struct cw_sfu *sfu = NULL;
+	int merr;
 	struct cw_store *store = NULL;
 	struct cw_config cfg;
 	struct cw_auth auth;
@@ -148,6 +205,8 @@ int cw_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "callwire serve: --listen wants HOST:PORT, got '%s'\n", cfg.listen);
 		return 2;
 	}
+	if (media_config(&cfg, host, &mcfg) != 0)
+		return 2;
 	if (mkdirs(cfg.data) != 0) {
 		fprintf(stderr, "callwire serve: cannot create data folder %s: %s\n", cfg.data,
 			strerror(errno));
@@ -195,8 +254,16 @@ int cw_cmd_serve(int argc, char **argv)
 	}
 	commit(&s);
 
+	merr = cw_sfu_start(&sfu, &mcfg);
+	if (merr) {
+		fprintf(stderr, "callwire serve: cannot start the media workers on %s: %s\n", host,
+			strerror(-merr));
+		goto out_loop;
+	}
+	memset(&hcfg, 0, sizeof(hcfg));
 	hcfg.host = host;
 	hcfg.port = port;
+	hcfg.sfu = sfu;
 	if (cw_http_start(&s.http, &s.loop, &hcfg, store, &auth, s.calls, s.rt) != 0) {
 		fprintf(stderr, "callwire serve: cannot listen on %s\n", cfg.listen);
 		s.stopping = 1;
@@ -223,6 +290,7 @@ int cw_cmd_serve(int argc, char **argv)
 	rc = 0;
 	cw_info("server.stopped", "%s", "");
 out_loop:
+	cw_sfu_stop(sfu);
 	uv_loop_close(&s.loop);
 out_store:
 	cw_store_close(store);

@@ -13,9 +13,12 @@
 
 struct cw_http;
 
+struct cw_sfu;
+
 struct cw_http_config {
 	const char *host; /* address to listen on, e.g. "127.0.0.1" */
 	int port;
+	const struct cw_sfu *sfu; /* the media plane, for /metrics (may be NULL) */
 };
 
 /* Starts serving HTTP, and the realtime WebSocket of rt, on loop. Everything passed in

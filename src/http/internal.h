@@ -123,7 +123,8 @@ json_t *cw_user_json(const struct cw_user *user);
 json_t *cw_group_json(const struct cw_group *group);
 
 /* Metrics. */
-struct cw_metrics *cw_metrics_new(void);
+struct cw_sfu;
+struct cw_metrics *cw_metrics_new(const struct cw_sfu *sfu);
 void cw_metrics_free(struct cw_metrics *m);
 void cw_metrics_request(struct cw_metrics *m, const char *route, int method, int status);
 void cw_metrics_connections(struct cw_metrics *m, int delta);

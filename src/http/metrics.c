@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http/internal.h"
+#include "sfu/sfu.h"
 #include "util/util.h"
 
 /* Routes are a fixed set and statuses few, so a small array searched linearly is enough. */
@@ -18,11 +19,16 @@ struct cw_metrics {
 	struct counter *counters;
 	size_t n, cap;
 	long open_connections;
+	const struct cw_sfu *sfu;
 };
 
-struct cw_metrics *cw_metrics_new(void)
+struct cw_metrics *cw_metrics_new(const struct cw_sfu *sfu)
 {
-	return calloc(1, sizeof(struct cw_metrics));
+	struct cw_metrics *m = calloc(1, sizeof(struct cw_metrics));
+
+	if (m)
+		m->sfu = sfu;
+	return m;
 }
 
 void cw_metrics_free(struct cw_metrics *m)
@@ -60,6 +66,47 @@ void cw_metrics_connections(struct cw_metrics *m, int delta)
 	m->open_connections += delta;
 }
 
+/* The media plane's counters, summed over its workers. */
+static void render_media(FILE *f, const struct cw_sfu *sfu)
+{
+	struct cw_sfu_stats st;
+	const struct {
+		const char *name, *help;
+	} rows[] = {
+		{"media_rx_packets_total", "UDP datagrams the media workers received."},
+		{"media_rx_bytes_total", "Bytes the media workers received."},
+		{"media_tx_packets_total", "UDP datagrams the media workers sent."},
+		{"media_tx_bytes_total", "Bytes the media workers sent."},
+		{"media_ice_checks_total", "ICE checks answered with a success."},
+		{"media_ice_unauthorized_total",
+		 "ICE checks with an unknown ufrag or a wrong integrity (answered 401)."},
+		{"media_stun_malformed_total", "STUN that is malformed or not an ICE check."},
+		{"media_dropped_unknown_total", "Datagrams of no protocol the server speaks."},
+		{"media_dropped_unverified_total",
+		 "DTLS or RTP from an address that passed no ICE check."},
+	};
+	uint64_t values[CW_ARRAY_SIZE(rows)];
+
+	cw_sfu_get_stats(sfu, &st);
+	values[0] = st.rx_packets;
+	values[1] = st.rx_bytes;
+	values[2] = st.tx_packets;
+	values[3] = st.tx_bytes;
+	values[4] = st.stun_checks;
+	values[5] = st.stun_unauthorized;
+	values[6] = st.stun_bad;
+	values[7] = st.dropped_unknown;
+	values[8] = st.dropped_unverified;
+	for (size_t i = 0; i < CW_ARRAY_SIZE(rows); i++)
+		fprintf(f, "# HELP callwire_%s %s\n# TYPE callwire_%s counter\ncallwire_%s %llu\n",
+			rows[i].name, rows[i].help, rows[i].name, rows[i].name,
+			(unsigned long long)values[i]);
+	fprintf(f,
+		"# HELP callwire_media_workers Media worker threads.\n"
+		"# TYPE callwire_media_workers gauge\ncallwire_media_workers %d\n",
+		cw_sfu_workers(sfu));
+}
+
 char *cw_metrics_render(struct cw_metrics *m, size_t *len)
 {
 	char *buf = NULL;
@@ -83,6 +130,8 @@ char *cw_metrics_render(struct cw_metrics *m, size_t *len)
 		"# TYPE callwire_http_open_connections gauge\n"
 		"callwire_http_open_connections %ld\n",
 		m->open_connections);
+	if (m->sfu)
+		render_media(f, m->sfu);
 	fclose(f);
 	*len = size;
 	return buf;

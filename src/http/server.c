@@ -417,7 +417,7 @@ int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_con
 	h->protocols[0] =
 		(struct lws_protocols){"http", cb_http, sizeof(struct txn), 0, 0, NULL, 0};
 	h->protocols[1] = cw_rt_protocol(rt);
-	h->metrics = cw_metrics_new();
+	h->metrics = cw_metrics_new(cfg->sfu);
 	if (!h->metrics) {
 		free(h);
 		return -ENOMEM;

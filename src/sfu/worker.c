@@ -197,7 +197,7 @@ static int bind_socket(struct cw_sfu_worker *w, const char *ip, uint16_t port)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len;
-	int one = 1, size = SOCKET_BUFFER;
+	int size = SOCKET_BUFFER;
 
 	if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
 		ss.ss_family = AF_INET6;
@@ -213,7 +213,6 @@ static int bind_socket(struct cw_sfu_worker *w, const char *ip, uint16_t port)
 	w->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (w->fd < 0)
 		return -errno;
-	setsockopt(w->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* Best effort: bursts of video survive a busy moment of the worker. */
 	setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	setsockopt(w->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));

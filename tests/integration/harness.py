@@ -116,7 +116,8 @@ class Server:
         self.env = dict(os.environ)
         # The server must not pick up settings from the environment of whoever runs the tests.
         for k in ("CALLWIRE_MASTER_KEY", "CALLWIRE_LISTEN", "CALLWIRE_DATA", "CALLWIRE_KEY",
-                  "CALLWIRE_SERVER", "CALLWIRE_CONFIG"):
+                  "CALLWIRE_SERVER", "CALLWIRE_CONFIG", "CALLWIRE_MEDIA_PORTS",
+                  "CALLWIRE_MEDIA_WORKERS", "CALLWIRE_PUBLIC_IP"):
             self.env.pop(k, None)
         if env:
             self.env.update(env)
