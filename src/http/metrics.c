@@ -84,6 +84,16 @@ static void render_media(FILE *f, const struct cw_sfu *sfu)
 		{"media_dropped_unknown_total", "Datagrams of no protocol the server speaks."},
 		{"media_dropped_unverified_total",
 		 "DTLS or RTP from an address that passed no ICE check."},
+		{"media_dropped_not_ready_total",
+		 "DTLS or SRTP from a checked address whose peer cannot take it (yet)."},
+		{"media_dtls_connected_total", "DTLS handshakes completed, SRTP keyed."},
+		{"media_dtls_failed_total",
+		 "DTLS handshakes failed (fingerprint, alert, timeout, no SRTP profile)."},
+		{"media_srtp_auth_failed_total", "SRTP or SRTCP that failed authentication."},
+		{"media_srtp_replayed_total", "SRTP replayed, or older than the replay window."},
+		{"media_rtp_forwarded_total", "RTP copies forwarded to subscribers."},
+		{"media_rtcp_forwarded_total", "Keyframe requests (PLI, FIR) passed on."},
+		{"media_consent_expired_total", "Peers that stopped answering consent checks."},
 	};
 	uint64_t values[CW_ARRAY_SIZE(rows)];
 
@@ -97,6 +107,14 @@ static void render_media(FILE *f, const struct cw_sfu *sfu)
 	values[6] = st.stun_bad;
 	values[7] = st.dropped_unknown;
 	values[8] = st.dropped_unverified;
+	values[9] = st.dropped_not_ready;
+	values[10] = st.dtls_connected;
+	values[11] = st.dtls_failed;
+	values[12] = st.srtp_auth_failed;
+	values[13] = st.srtp_replayed;
+	values[14] = st.rtp_forwarded;
+	values[15] = st.rtcp_forwarded;
+	values[16] = st.consent_expired;
 	for (size_t i = 0; i < CW_ARRAY_SIZE(rows); i++)
 		fprintf(f, "# HELP callwire_%s %s\n# TYPE callwire_%s counter\ncallwire_%s %llu\n",
 			rows[i].name, rows[i].help, rows[i].name, rows[i].name,

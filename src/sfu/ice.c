@@ -83,8 +83,6 @@ void cw_sfu_ice_input(struct cw_sfu_worker *w, const uint8_t *buf, size_t len,
 	/* A valid check is consent to receive (RFC 7675); the nominated one, or the first
 	 * when nothing was nominated yet, picks where media goes. */
 	peer->last_check_ms = now_ms;
-	if (m.use_candidate || !peer->selected) {
-		peer->addr = *from;
-		peer->selected = true;
-	}
+	if (m.use_candidate || !peer->selected)
+		cw_sfu_peer_select(w, peer, from);
 }

@@ -1,13 +1,12 @@
 /* worker: a media worker's thread: epoll over its UDP socket and its command eventfd,
  * datagrams read and written in batches (recvmmsg / sendmmsg), demultiplexed by their
- * first byte (RFC 7983). */
+ * first byte (RFC 7983), DTLS timers and consent checks between batches. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "rtc/stun.h"
@@ -17,19 +16,6 @@
 #define SOCKET_BUFFER (4 << 20)
 /* Batches read per wake-up before commands and sends get their turn. */
 #define RX_ROUNDS 8
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void count(atomic_uint_fast64_t *c, uint64_t n)
-{
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-}
 
 void cw_sfu_tx_flush(struct cw_sfu_worker *w)
 {
@@ -46,25 +32,34 @@ void cw_sfu_tx_flush(struct cw_sfu_worker *w)
 			break;
 		}
 		for (int i = 0; i < n; i++)
-			count(&w->n.tx_bytes, tx->msgs[sent + (unsigned)i].msg_len);
-		count(&w->n.tx_packets, (uint64_t)n);
+			cw_sfu_count(&w->n.tx_bytes, tx->msgs[sent + (unsigned)i].msg_len);
+		cw_sfu_count(&w->n.tx_packets, (uint64_t)n);
 		sent += (unsigned)n;
 	}
 	tx->n = 0;
 }
 
+uint8_t *cw_sfu_tx_slot(struct cw_sfu_worker *w)
+{
+	if (w->tx.n == CW_SFU_BATCH)
+		cw_sfu_tx_flush(w);
+	return w->tx.buf[w->tx.n];
+}
+
 void cw_sfu_tx_push(struct cw_sfu_worker *w, const uint8_t *data, size_t len,
 		    const struct sockaddr_storage *to)
 {
-	struct cw_sfu_tx *tx = &w->tx;
-	unsigned i;
-
 	if (len > CW_SFU_DGRAM_MAX)
 		return;
-	if (tx->n == CW_SFU_BATCH)
-		cw_sfu_tx_flush(w);
-	i = tx->n++;
-	memcpy(tx->buf[i], data, len);
+	memcpy(cw_sfu_tx_slot(w), data, len);
+	cw_sfu_tx_commit(w, len, to);
+}
+
+void cw_sfu_tx_commit(struct cw_sfu_worker *w, size_t len, const struct sockaddr_storage *to)
+{
+	struct cw_sfu_tx *tx = &w->tx;
+	unsigned i = tx->n++;
+
 	tx->addr[i] = *to;
 	tx->iov[i].iov_base = tx->buf[i];
 	tx->iov[i].iov_len = len;
@@ -76,21 +71,32 @@ void cw_sfu_tx_push(struct cw_sfu_worker *w, const uint8_t *data, size_t len,
 	tx->msgs[i].msg_hdr.msg_iovlen = 1;
 }
 
-static void on_datagram(struct cw_sfu_worker *w, const uint8_t *buf, size_t len,
+static void on_datagram(struct cw_sfu_worker *w, uint8_t *buf, size_t len,
 			const struct sockaddr_storage *from, int64_t now)
 {
 	uint8_t b = len ? buf[0] : 255;
+	bool dtls = b >= 20 && b <= 63, media = b >= 128 && b <= 191;
+	struct cw_sfu_peer *p;
 
 	/* RFC 7983: 0–3 STUN, 20–63 DTLS, 128–191 RTP/RTCP. */
 	if (b <= 3) {
 		cw_sfu_ice_input(w, buf, len, from, now);
-	} else if ((b >= 20 && b <= 63) || (b >= 128 && b <= 191)) {
-		/* DTLS and SRTP come next; until a peer's address passed a check they are
-		 * never accepted, so everything here is, for now, unverified. */
-		count(&w->n.dropped_unverified, 1);
-	} else {
-		count(&w->n.dropped_unknown, 1);
+		return;
 	}
+	if (!dtls && !media) {
+		cw_sfu_count(&w->n.dropped_unknown, 1);
+		return;
+	}
+	/* DTLS and SRTP are accepted only from the address a peer's checks selected. */
+	p = cw_sfu_addrs_find(&w->addrs, from);
+	if (!p) {
+		cw_sfu_count(&w->n.dropped_unverified, 1);
+		return;
+	}
+	if (dtls)
+		cw_sfu_dtls_input(w, p, buf, len, now);
+	else
+		cw_sfu_media_input(w, p, buf, len);
 }
 
 static void read_socket(struct cw_sfu_worker *w)
@@ -110,13 +116,13 @@ static void read_socket(struct cw_sfu_worker *w)
 		n = recvmmsg(w->fd, w->rx_msgs, CW_SFU_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
-		int64_t now = mono_ms();
+		int64_t now = cw_sfu_now_ms();
 		for (int i = 0; i < n; i++) {
 			struct mmsghdr *m = &w->rx_msgs[i];
-			count(&w->n.rx_packets, 1);
-			count(&w->n.rx_bytes, m->msg_len);
+			cw_sfu_count(&w->n.rx_packets, 1);
+			cw_sfu_count(&w->n.rx_bytes, m->msg_len);
 			if (m->msg_hdr.msg_flags & MSG_TRUNC) {
-				count(&w->n.dropped_unknown, 1);
+				cw_sfu_count(&w->n.dropped_unknown, 1);
 				continue;
 			}
 			on_datagram(w, w->rx_buf[i], m->msg_len, &w->rx_addr[i], now);
@@ -130,17 +136,20 @@ static void apply(struct cw_sfu_worker *w, struct cw_sfu_cmd *cmd)
 {
 	switch (cmd->kind) {
 	case CW_SFU_CMD_ADD_PEER:
-		if (cw_sfu_peers_add(&w->peers, cmd->peer) == 0)
+		if (cw_sfu_peer_attach(w, cmd->peer) == 0)
 			cmd->peer = NULL;
 		else
 			cw_warn("sfu.peer", "worker=%d ufrag=%s err=\"cannot add\"", w->index,
 				cmd->peer->ufrag);
 		break;
-	case CW_SFU_CMD_DEL_PEER:
-		cw_sfu_peers_remove(&w->peers, cmd->ufrag);
+	case CW_SFU_CMD_DEL_PEER: {
+		struct cw_sfu_peer *p = cw_sfu_peers_remove(&w->peers, cmd->ufrag);
+		if (p)
+			cw_sfu_peer_detach(w, p);
 		break;
 	}
-	free(cmd->peer);
+	}
+	cw_sfu_peer_free(cmd->peer);
 	free(cmd);
 }
 
@@ -174,10 +183,21 @@ static void *worker_main(void *arg)
 	struct epoll_event evs[4];
 	bool running = true;
 
+	w->next_consent_scan = cw_sfu_now_ms() + CW_SFU_CONSENT_SCAN_MS;
 	while (running) {
+		int64_t now = cw_sfu_now_ms(), next;
+		int timeout;
+
+		/* Timers between batches: due DTLS retransmissions, then consent. */
+		next = cw_sfu_dtls_timers(w, now);
+		if (now >= w->next_consent_scan)
+			w->next_consent_scan = cw_sfu_consent_scan(w, now);
+		if (w->next_consent_scan < next)
+			next = w->next_consent_scan;
+		timeout = next <= now ? 0 : next - now > 1000 ? 1000 : (int)(next - now);
 		/* The before-sleep hook: what the last round queued leaves in one sendmmsg. */
 		cw_sfu_tx_flush(w);
-		int n = epoll_wait(w->epfd, evs, 4, 1000);
+		int n = epoll_wait(w->epfd, evs, 4, timeout);
 		if (n < 0 && errno != EINTR) {
 			cw_error("sfu.worker", "worker=%d err=\"epoll: %s\"", w->index,
 				 strerror(errno));
@@ -241,11 +261,11 @@ static void worker_free(struct cw_sfu_worker *w)
 	}
 	while (w->head) {
 		struct cw_sfu_cmd *next = w->head->next;
-		free(w->head->peer);
+		cw_sfu_peer_free(w->head->peer);
 		free(w->head);
 		w->head = next;
 	}
-	cw_sfu_peers_free(&w->peers);
+	cw_sfu_rooms_free(w);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->epfd >= 0)
@@ -256,7 +276,8 @@ static void worker_free(struct cw_sfu_worker *w)
 	free(w);
 }
 
-static int worker_new(struct cw_sfu_worker **wp, int index, const char *ip, uint16_t port)
+static int worker_new(struct cw_sfu_worker **wp, int index, const char *ip, uint16_t port,
+		      int consent_timeout_ms)
 {
 	struct cw_sfu_worker *w = calloc(1, sizeof(*w));
 	struct epoll_event ev = {.events = EPOLLIN};
@@ -266,6 +287,8 @@ static int worker_new(struct cw_sfu_worker **wp, int index, const char *ip, uint
 	if (!w)
 		return -ENOMEM;
 	w->index = index;
+	w->consent_timeout_ms =
+		consent_timeout_ms > 0 ? consent_timeout_ms : CW_SFU_CONSENT_TIMEOUT_MS;
 	w->fd = w->epfd = w->evfd = -1;
 	w->tail = &w->head;
 	pthread_mutex_init(&w->lock, NULL);
@@ -299,11 +322,29 @@ out:
 	return 0;
 }
 
+/* One context per role and profile set, made once: endpoints are cheap to make from them. */
+static int make_contexts(struct cw_sfu *sfu)
+{
+	static const unsigned profiles[CW_SFU_PROF_N] = {
+		[CW_SFU_PROF_ALL] = CW_DTLS_PROFILES_ALL,
+		[CW_SFU_PROF_GCM] = CW_DTLS_PROFILE(CW_SRTP_AEAD_AES_128_GCM),
+		[CW_SFU_PROF_CM] = CW_DTLS_PROFILE(CW_SRTP_AES128_CM_SHA1_80),
+	};
+	int err = cw_dtls_cert_new(&sfu->cert);
+
+	for (int role = 0; role < 2 && !err; role++) {
+		for (int i = 0; i < CW_SFU_PROF_N && !err; i++)
+			err = cw_dtls_ctx_new(&sfu->ctx[role][i], sfu->cert,
+					      (enum cw_dtls_role)role, profiles[i]);
+	}
+	return err;
+}
+
 int cw_sfu_start(struct cw_sfu **sfup, const struct cw_sfu_config *cfg)
 {
 	struct cw_sfu *sfu;
 	int n = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
-	int err = 0;
+	int err;
 
 	*sfup = NULL;
 	if (n < 1)
@@ -316,10 +357,11 @@ int cw_sfu_start(struct cw_sfu **sfup, const struct cw_sfu_config *cfg)
 	sfu = calloc(1, sizeof(*sfu));
 	if (!sfu)
 		return -ENOMEM;
+	err = make_contexts(sfu);
 	for (int i = 0; i < n && !err; i++) {
 		uint16_t port = cfg->port_min ? (uint16_t)(cfg->port_min + i) : 0;
-		err = worker_new(&sfu->workers[i], i, cfg->bind_ip ? cfg->bind_ip : "0.0.0.0",
-				 port);
+		err = worker_new(&sfu->workers[i], i, cfg->bind_ip ? cfg->bind_ip : "0.0.0.0", port,
+				 cfg->consent_timeout_ms);
 		if (!err)
 			sfu->n_workers++;
 	}
@@ -327,8 +369,8 @@ int cw_sfu_start(struct cw_sfu **sfup, const struct cw_sfu_config *cfg)
 		cw_sfu_stop(sfu);
 		return err;
 	}
-	cw_info("sfu.start", "workers=%d first_port=%u", sfu->n_workers,
-		(unsigned)sfu->workers[0]->port);
+	cw_info("sfu.start", "workers=%d first_port=%u fingerprint=\"%s\"", sfu->n_workers,
+		(unsigned)sfu->workers[0]->port, cw_dtls_cert_fingerprint(sfu->cert));
 	*sfup = sfu;
 	return 0;
 }
@@ -339,6 +381,11 @@ void cw_sfu_stop(struct cw_sfu *sfu)
 		return;
 	for (int i = 0; i < sfu->n_workers; i++)
 		worker_free(sfu->workers[i]);
+	for (int role = 0; role < 2; role++) {
+		for (int i = 0; i < CW_SFU_PROF_N; i++)
+			cw_dtls_ctx_free(sfu->ctx[role][i]);
+	}
+	cw_dtls_cert_free(sfu->cert);
 	free(sfu);
 }
 
@@ -350,89 +397,4 @@ int cw_sfu_workers(const struct cw_sfu *sfu)
 uint16_t cw_sfu_port(const struct cw_sfu *sfu, int worker)
 {
 	return worker >= 0 && worker < sfu->n_workers ? sfu->workers[worker]->port : 0;
-}
-
-static int submit(struct cw_sfu *sfu, int worker, struct cw_sfu_cmd *cmd)
-{
-	struct cw_sfu_worker *w;
-	uint64_t one = 1;
-
-	if (worker < 0 || worker >= sfu->n_workers) {
-		free(cmd->peer);
-		free(cmd);
-		return -EINVAL;
-	}
-	w = sfu->workers[worker];
-	pthread_mutex_lock(&w->lock);
-	*w->tail = cmd;
-	w->tail = &cmd->next;
-	pthread_mutex_unlock(&w->lock);
-	if (write(w->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return -errno;
-	return 0;
-}
-
-static bool valid_cred(const char *s, size_t min, size_t max)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	/* ice-char (RFC 8839): ALPHA / DIGIT / "+" / "/" */
-	if (n < min || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
-			return false;
-	}
-	return true;
-}
-
-int cw_sfu_add_peer(struct cw_sfu *sfu, int worker, const char *ufrag, const char *pwd)
-{
-	struct cw_sfu_cmd *cmd;
-
-	if (!valid_cred(ufrag, 4, CW_SFU_UFRAG_MAX) || !valid_cred(pwd, 22, CW_SFU_PWD_MAX))
-		return -EINVAL;
-	cmd = calloc(1, sizeof(*cmd));
-	if (!cmd || !(cmd->peer = calloc(1, sizeof(*cmd->peer)))) {
-		free(cmd);
-		return -ENOMEM;
-	}
-	cmd->kind = CW_SFU_CMD_ADD_PEER;
-	cw_strlcpy(cmd->peer->ufrag, ufrag, sizeof(cmd->peer->ufrag));
-	cw_strlcpy(cmd->peer->pwd, pwd, sizeof(cmd->peer->pwd));
-	cmd->peer->pwd_len = strlen(pwd);
-	return submit(sfu, worker, cmd);
-}
-
-int cw_sfu_remove_peer(struct cw_sfu *sfu, int worker, const char *ufrag)
-{
-	struct cw_sfu_cmd *cmd;
-
-	if (!valid_cred(ufrag, 4, CW_SFU_UFRAG_MAX))
-		return -EINVAL;
-	cmd = calloc(1, sizeof(*cmd));
-	if (!cmd)
-		return -ENOMEM;
-	cmd->kind = CW_SFU_CMD_DEL_PEER;
-	cw_strlcpy(cmd->ufrag, ufrag, sizeof(cmd->ufrag));
-	return submit(sfu, worker, cmd);
-}
-
-void cw_sfu_get_stats(const struct cw_sfu *sfu, struct cw_sfu_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < sfu->n_workers; i++) {
-		const struct cw_sfu_counters *c = &sfu->workers[i]->n;
-		out->rx_packets += atomic_load(&c->rx_packets);
-		out->rx_bytes += atomic_load(&c->rx_bytes);
-		out->tx_packets += atomic_load(&c->tx_packets);
-		out->tx_bytes += atomic_load(&c->tx_bytes);
-		out->stun_checks += atomic_load(&c->stun_checks);
-		out->stun_unauthorized += atomic_load(&c->stun_unauthorized);
-		out->stun_bad += atomic_load(&c->stun_bad);
-		out->dropped_unknown += atomic_load(&c->dropped_unknown);
-		out->dropped_unverified += atomic_load(&c->dropped_unverified);
-	}
 }

@@ -211,20 +211,35 @@ static void garbage_is_dropped_counted_and_the_worker_carries_on(void **state)
 	static const uint8_t fake_rtp[] = {0x80, 111, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 9, 9};
 	uint8_t stunlike[20] = {0, 1, 0, 4, 0x21, 0x12, 0xa4, 0x42}, resp[1500];
 	struct cw_sfu_stats before, after;
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	int other = socket(AF_INET, SOCK_DGRAM, 0);
 	size_t len;
 
+	assert_true(other >= 0);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons(cw_sfu_port(f->sfu, 0));
 	connect_peer(f, resp, &len);
 	cw_sfu_get_stats(f->sfu, &before);
+	/* From an address that passed no check: unverified. */
+	assert_int_equal(
+		sendto(other, fake_dtls, sizeof(fake_dtls), 0, (struct sockaddr *)&to, sizeof(to)),
+		(ssize_t)sizeof(fake_dtls));
+	assert_int_equal(
+		sendto(other, fake_rtp, sizeof(fake_rtp), 0, (struct sockaddr *)&to, sizeof(to)),
+		(ssize_t)sizeof(fake_rtp));
+	close(other);
 	send_to(f, 0, junk, sizeof(junk));
+	/* From the checked address of an ICE-only peer (no room, no DTLS): not ready. */
 	send_to(f, 0, fake_dtls, sizeof(fake_dtls));
 	send_to(f, 0, fake_rtp, sizeof(fake_rtp));
 	send_to(f, 0, stunlike, sizeof(stunlike)); /* a length that overruns the datagram */
 	/* Datagrams of one socket are handled in order: once this check is answered, the
-	 * four before it have been seen. */
+	 * ones before it have been seen (the other socket's were sent before them). */
 	connect_peer(f, resp, &len);
 	cw_sfu_get_stats(f->sfu, &after);
 	assert_int_equal(after.dropped_unknown - before.dropped_unknown, 1);
 	assert_int_equal(after.dropped_unverified - before.dropped_unverified, 2);
+	assert_int_equal(after.dropped_not_ready - before.dropped_not_ready, 2);
 	assert_int_equal(after.stun_bad - before.stun_bad, 1);
 }
 
