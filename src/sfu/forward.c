@@ -93,7 +93,8 @@ void cw_sfu_media_input(struct cw_sfu_worker *w, struct cw_sfu_peer *p, uint8_t 
 	enum cw_rtp_demux kind = cw_rtp_demux(buf, len);
 	int n;
 
-	if (!p->srtp || !p->room) {
+	/* A peer that lost consent neither receives nor sends: its media may be spoofed. */
+	if (!p->srtp || !p->room || p->dead) {
 		cw_sfu_count(&w->n.dropped_not_ready, 1);
 		return;
 	}

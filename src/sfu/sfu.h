@@ -24,7 +24,7 @@
  * - No events go back to the control plane: a peer whose consent expired, whose handshake
  *   failed or timed out is only marked (it receives nothing) and counted; the control plane
  *   still has to remove it with cw_sfu_remove_peer. What a peer without consent still sends
- *   is forwarded until then.
+ *   is dropped (dropped_not_ready) until then.
  * - Forwarding is "every RTP packet of a peer to every other connected peer of its room",
  *   unchanged: no SSRC or sequence rewriting, no per-track subscription, no simulcast
  *   layer selection, no audio-level or dominant-speaker detection.
@@ -55,7 +55,8 @@ struct cw_sfu_stats {
 	uint64_t dropped_unknown;    /* bytes that are no protocol of ours, malformed SRTP */
 	uint64_t dropped_unverified; /* DTLS or RTP from an address that passed no check */
 	uint64_t dropped_not_ready;  /* DTLS or SRTP from a verified address whose peer has no
-				      * DTLS (ICE-only), a failed handshake or no keys yet */
+				      * DTLS (ICE-only), a failed handshake, no keys yet, or
+				      * lost consent */
 	uint64_t dtls_connected;     /* handshakes completed, SRTP keyed */
 	uint64_t dtls_failed;	     /* handshakes failed: fingerprint, alert, timeout, no SRTP */
 	uint64_t srtp_auth_failed;   /* SRTP/SRTCP whose authentication failed */

@@ -591,7 +591,7 @@ static void a_removed_peer_gets_no_more_media(void **state)
 
 /* ---- Consent freshness, on a media plane of its own with a short timeout ---- */
 
-static void a_peer_without_consent_stops_receiving(void **state)
+static void a_peer_without_consent_stops_receiving_and_sending(void **state)
 {
 	struct cw_sfu_config cfg = {
 		.bind_ip = "127.0.0.1", .workers = 1, .consent_timeout_ms = 600};
@@ -599,6 +599,7 @@ static void a_peer_without_consent_stops_receiving(void **state)
 	struct client p, q;
 	int64_t end;
 	struct cw_sfu_stats st;
+	uint64_t forwarded, not_ready;
 
 	(void)saved;
 	assert_int_equal(cw_sfu_start(&w->sfu, &cfg), 0);
@@ -620,6 +621,18 @@ static void a_peer_without_consent_stops_receiving(void **state)
 	sync_ice(&p);
 	drain(&q, 100);
 	assert_int_equal(received_from(&q, &p), 5);
+	/* Nor is what the silent peer still sends passed on. One server socket reads both
+	 * clients' datagrams in order: once P's check is answered, Q's four were handled. */
+	cw_sfu_get_stats(w->sfu, &st);
+	forwarded = st.rtp_forwarded;
+	not_ready = st.dropped_not_ready;
+	send_rtp(&q, 100, 4);
+	sync_ice(&p);
+	drain(&p, 100);
+	cw_sfu_get_stats(w->sfu, &st);
+	assert_int_equal(received_from(&p, &q), 0);
+	assert_int_equal(st.rtp_forwarded, forwarded);
+	assert_int_equal(st.dropped_not_ready - not_ready, 4);
 	client_close(&p);
 	client_close(&q);
 	cw_sfu_stop(w->sfu);
@@ -636,7 +649,7 @@ int main(void)
 		cmocka_unit_test(dtls_from_an_address_that_passed_no_check_is_dropped),
 		cmocka_unit_test(a_wrong_certificate_fails_the_handshake_and_gets_no_media),
 		cmocka_unit_test(the_worker_retransmits_a_lost_handshake_flight),
-		cmocka_unit_test(a_peer_without_consent_stops_receiving),
+		cmocka_unit_test(a_peer_without_consent_stops_receiving_and_sending),
 		cmocka_unit_test(a_removed_peer_gets_no_more_media),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
