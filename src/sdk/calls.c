@@ -120,10 +120,13 @@ static int reject(cw_client *c, const char *session_id, cw_call_status status, i
 			  arg, true);
 }
 
-/* Runs an asynchronous call function as a blocking one. */
+/* Runs an asynchronous call function as a blocking one; *callp stays NULL unless a call
+ * comes back. */
 #define SYNC_CALL(c, callp, expr_with_w)                                                           \
 	do {                                                                                       \
 		struct cw__waiter w;                                                               \
+		if ((callp))                                                                       \
+			*(callp) = NULL;                                                           \
 		int err_ = cw__wait_begin((c), &w);                                                \
 		if (err_)                                                                          \
 			return err_;                                                               \
@@ -145,8 +148,6 @@ int cw_initiate_call_sync(cw_client *c, const char *receiver, cw_receiver_type r
 			  cw_call_type type, int ring_timeout_s, const char *metadata_json,
 			  int timeout_ms, cw_call **callp)
 {
-	if (callp)
-		*callp = NULL;
 	SYNC_CALL(c, callp,
 		  initiate(c, receiver, rtype, type, ring_timeout_s, metadata_json, timeout_ms,
 			   cw__sync_call_cb, &w));
@@ -159,8 +160,6 @@ int cw_accept_call(cw_client *c, const char *session_id, cw_call_cb cb, void *ar
 
 int cw_accept_call_sync(cw_client *c, const char *session_id, int timeout_ms, cw_call **callp)
 {
-	if (callp)
-		*callp = NULL;
 	SYNC_CALL(c, callp,
 		  on_session(c, "call.accept", session_id, NULL, timeout_ms, cw__sync_call_cb, &w,
 			     false));
@@ -175,8 +174,6 @@ int cw_reject_call(cw_client *c, const char *session_id, cw_call_status status, 
 int cw_reject_call_sync(cw_client *c, const char *session_id, cw_call_status status, int timeout_ms,
 			cw_call **callp)
 {
-	if (callp)
-		*callp = NULL;
 	SYNC_CALL(c, callp, reject(c, session_id, status, timeout_ms, cw__sync_call_cb, &w));
 }
 
@@ -187,8 +184,6 @@ int cw_cancel_call(cw_client *c, const char *session_id, cw_call_cb cb, void *ar
 
 int cw_cancel_call_sync(cw_client *c, const char *session_id, int timeout_ms, cw_call **callp)
 {
-	if (callp)
-		*callp = NULL;
 	SYNC_CALL(c, callp,
 		  on_session(c, "call.cancel", session_id, NULL, timeout_ms, cw__sync_call_cb, &w,
 			     false));
@@ -201,8 +196,6 @@ int cw_end_call(cw_client *c, const char *session_id, cw_call_cb cb, void *arg)
 
 int cw_end_call_sync(cw_client *c, const char *session_id, int timeout_ms, cw_call **callp)
 {
-	if (callp)
-		*callp = NULL;
 	SYNC_CALL(c, callp,
 		  on_session(c, "call.end", session_id, NULL, timeout_ms, cw__sync_call_cb, &w,
 			     false));
@@ -216,8 +209,6 @@ int cw_end_call_for_all(cw_client *c, const char *session_id, cw_call_cb cb, voi
 
 int cw_end_call_for_all_sync(cw_client *c, const char *session_id, int timeout_ms, cw_call **callp)
 {
-	if (callp)
-		*callp = NULL;
 	SYNC_CALL(c, callp,
 		  on_session(c, "call.end", session_id, json_pack("{s:b}", "forAll", 1), timeout_ms,
 			     cw__sync_call_cb, &w, true));
@@ -230,8 +221,6 @@ int cw_get_call(cw_client *c, const char *session_id, cw_call_cb cb, void *arg)
 
 int cw_get_call_sync(cw_client *c, const char *session_id, int timeout_ms, cw_call **callp)
 {
-	if (callp)
-		*callp = NULL;
 	SYNC_CALL(c, callp,
 		  on_session(c, "call.get", session_id, NULL, timeout_ms, cw__sync_call_cb, &w,
 			     false));
@@ -244,8 +233,6 @@ int cw_get_active_call(cw_client *c, cw_call_cb cb, void *arg)
 
 int cw_get_active_call_sync(cw_client *c, int timeout_ms, cw_call **callp)
 {
-	if (callp)
-		*callp = NULL;
 	SYNC_CALL(c, callp,
 		  submit_call(c, "call.active", json_object(), true, timeout_ms, cw__sync_call_cb,
 			      &w));
