@@ -13,6 +13,14 @@
 #define CW_SFU_UFRAG_MAX 32 /* ICE ufrag: 4–32 characters (RFC 8839 allows 256; we make ours) */
 #define CW_SFU_PWD_MAX 64   /* ICE pwd: 22–256; ours are 32 */
 #define CW_SFU_ROOM_MAX 64  /* room id: 1–64 bytes (a session id) */
+#define CW_SFU_PART_MAX 32  /* participant id: 1–32 bytes */
+#define CW_SFU_TRACKS_MAX 4 /* media SSRCs a publisher may send (audio, camera, screen…) */
+/* Bitrate announced to video publishers with REMB when the configuration gives none. */
+#define CW_SFU_REMB_BPS 2500000
+/* Keyframe requests (PLI, FIR) reach a publisher's track at most this often. */
+#define CW_SFU_PLI_INTERVAL_MS 500
+/* Canonical RTP header extension ids, as subscribers see them (cw_sdp_offer's). */
+#define CW_SFU_EXT_AUDIO_LEVEL 1
 
 /* RFC 7675: a peer whose last valid check is older than this has lost consent. */
 #define CW_SFU_CONSENT_TIMEOUT_MS 30000
@@ -37,6 +45,22 @@
 
 struct cw_sfu;
 
+/* What a worker tells the control plane (cw_sfu_poll_events). */
+enum cw_sfu_event_kind {
+	CW_SFU_EV_CONNECTED, /* the peer's DTLS handshake completed: media flows */
+	CW_SFU_EV_FAILED,    /* the handshake failed or timed out: the peer gets nothing */
+	CW_SFU_EV_GONE,	     /* consent expired, or the peer closed DTLS (close_notify) */
+	CW_SFU_EV_SPEAKER,   /* the room's dominant speaker changed to `participant` */
+};
+
+struct cw_sfu_event {
+	enum cw_sfu_event_kind kind;
+	int worker;
+	char ufrag[CW_SFU_UFRAG_MAX + 1]; /* the peer ("" for SPEAKER) */
+	char room[CW_SFU_ROOM_MAX + 1];
+	char participant[CW_SFU_PART_MAX + 1]; /* the peer's participant, or the speaker */
+};
+
 struct cw_sfu_config {
 	const char *bind_ip; /* the address the workers' sockets bind ("0.0.0.0", "127.0.0.1") */
 	/* Worker i binds port_min + i; port_min 0 lets the kernel choose each port. */
@@ -44,6 +68,12 @@ struct cw_sfu_config {
 	int workers; /* 1..CW_SFU_WORKERS_MAX; 0: one per online core */
 	/* Consent freshness timeout in ms; 0: CW_SFU_CONSENT_TIMEOUT_MS. Tests shorten it. */
 	int consent_timeout_ms;
+	/* REMB bitrate sent to video publishers every second; 0: CW_SFU_REMB_BPS. */
+	uint32_t remb_bps;
+	/* Called (from a worker thread) after a worker queued events, so the control plane
+	 * polls them (cw_sfu_poll_events); e.g. uv_async_send. May be NULL. */
+	void (*wake)(void *arg);
+	void *wake_arg;
 };
 
 /* Counters of the whole media plane, for /metrics. */
@@ -64,6 +94,11 @@ struct cw_sfu_stats {
 	uint64_t rtp_forwarded;	     /* RTP packets sent to subscribers (one per copy) */
 	uint64_t rtcp_forwarded;     /* RTCP feedback (PLI, FIR) sent on to other peers */
 	uint64_t consent_expired;    /* peers that stopped sending checks (RFC 7675) */
+	uint64_t dropped_muted;	     /* RTP of a muted track, or of a payload type not mapped */
+	uint64_t pli_rate_limited;   /* keyframe requests not passed on (CW_SFU_PLI_INTERVAL_MS) */
+	uint64_t nack_received;	     /* sequence numbers subscribers asked for again */
+	uint64_t rtp_retransmitted;  /* of those, answered from the retransmission cache */
+	uint64_t remb_sent;	     /* REMB packets sent to publishers */
 };
 
 /* Starts the workers; each has bound its socket when this returns. Also makes the DTLS
@@ -82,6 +117,30 @@ uint16_t cw_sfu_port(const struct cw_sfu *sfu, int worker);
  * ("sha-256 AB:CD:…"). Valid until cw_sfu_stop; any thread may call it. */
 const char *cw_sfu_fingerprint(const struct cw_sfu *sfu);
 
+/* How a peer takes part in its room. */
+enum cw_sfu_dir {
+	CW_SFU_BOTH = 0,  /* sends media to the room and receives the room's (one connection) */
+	CW_SFU_PUBLISH,	  /* its media goes to the subscribers of the other participants */
+	CW_SFU_SUBSCRIBE, /* receives the publishers' media of the other participants */
+};
+
+/* Payload type kinds of a publisher's media map. */
+enum { CW_SFU_KIND_NONE = 0, CW_SFU_KIND_AUDIO, CW_SFU_KIND_VIDEO };
+
+/* How a publisher's packets are rewritten for subscribers, taken from the publish
+ * negotiation: the payload type numbers and header extension ids the publisher uses
+ * become those of the subscribe offers (Opus 111, VP8 96, H.264 102;
+ * CW_SFU_EXT_AUDIO_LEVEL). A packet whose payload type has kind CW_SFU_KIND_NONE is
+ * dropped; an extension whose id maps to 0 is rewritten to id 15 (receivers stop parsing
+ * there, RFC 8285). Only one-byte header extensions are rewritten. */
+struct cw_sfu_media_map {
+	struct {
+		uint8_t to;   /* the payload type subscribers see */
+		uint8_t kind; /* CW_SFU_KIND_* */
+	} pt[128];
+	uint8_t ext[15]; /* [id - 1] for ids 1..14 (ext[14] unused): the canonical id, or 0 */
+};
+
 /* A peer connection to add to a worker. */
 struct cw_sfu_peer_params {
 	const char *ufrag, *pwd; /* ours, as put in our SDP */
@@ -95,6 +154,12 @@ struct cw_sfu_peer_params {
 	enum cw_dtls_role role;
 	/* The SRTP profiles the peer may pick: CW_DTLS_PROFILE bits, 0 for all (GCM first). */
 	unsigned profiles;
+	/* With a room: how the peer takes part, and the participant it belongs to (a
+	 * participant's publish and subscribe peers share it; NULL: the ufrag). */
+	enum cw_sfu_dir dir;
+	const char *participant;
+	/* CW_SFU_PUBLISH: the media map (required). CW_SFU_BOTH: NULL forwards unchanged. */
+	const struct cw_sfu_media_map *map;
 };
 
 /* Makes worker answer ICE checks for p->ufrag, integrity-keyed with p->pwd, and, with a room,
@@ -108,6 +173,18 @@ int cw_sfu_add_peer(struct cw_sfu *sfu, int worker, const char *ufrag, const cha
 /* Removes the peer of ufrag (queued): it gets no more media, and its DTLS and SRTP state
  * is freed. Removing an unknown ufrag does nothing. 0, -EINVAL or -ENOMEM. */
 int cw_sfu_remove_peer(struct cw_sfu *sfu, int worker, const char *ufrag);
+
+/* A publisher renegotiated: its new media map (queued). 0, -EINVAL or -ENOMEM. */
+int cw_sfu_set_map(struct cw_sfu *sfu, int worker, const char *ufrag,
+		   const struct cw_sfu_media_map *map);
+/* Stops (muted true) or resumes forwarding a publisher's audio (CW_SFU_KIND_AUDIO) or video
+ * (CW_SFU_KIND_VIDEO) (queued). On resuming video the worker asks the publisher for a
+ * keyframe. 0, -EINVAL or -ENOMEM. */
+int cw_sfu_set_muted(struct cw_sfu *sfu, int worker, const char *ufrag, int kind, bool muted);
+
+/* Takes up to max queued events of every worker, oldest first; returns how many. Any
+ * thread; the events of one worker keep their order. */
+size_t cw_sfu_poll_events(struct cw_sfu *sfu, struct cw_sfu_event *out, size_t max);
 
 void cw_sfu_get_stats(const struct cw_sfu *sfu, struct cw_sfu_stats *out);
 
