@@ -54,6 +54,11 @@ int cw_calls_get(struct cw_calls *c, const char *app_id, const char *session_id,
 int cw_calls_active(struct cw_calls *c, const char *app_id, const char *uid,
 		    struct cw_call_record *out);
 
+/* Called when a call stops being active (ended, rejected, cancelled, unanswered…), after
+ * its events went out: the media session of the call ends with it. */
+typedef void (*cw_calls_end_fn)(void *ctx, const char *app_id, const char *session_id, int64_t now);
+void cw_calls_on_end(struct cw_calls *c, cw_calls_end_fn fn, void *ctx);
+
 /* Presence from the realtime layer. */
 void cw_calls_presence(struct cw_calls *c, const char *app_id, const char *uid, bool online);
 

@@ -48,6 +48,8 @@ struct cw_calls {
 	struct cw_map graces;  /* "app/uid" -> struct grace */
 	struct cw_map buckets; /* "app/uid" -> struct bucket */
 	struct cw_effects fx;
+	cw_calls_end_fn on_end;
+	void *on_end_ctx;
 	uv_timer_t prune;
 	bool stopping;
 };
@@ -215,8 +217,11 @@ static int apply(struct cw_calls *c, struct active *a, enum cw_action action, co
 		a->rec.call.session_id, cw_call_status_name(a->rec.call.status));
 	publish(c, &a->rec, actor, device, now);
 	reindex(c, a);
-	if (!cw_call_active(&a->rec.call))
+	if (!cw_call_active(&a->rec.call)) {
+		if (c->on_end)
+			c->on_end(c->on_end_ctx, a->rec.app_id, a->rec.call.session_id, now);
 		active_drop(c, a);
+	}
 	return 0;
 }
 
@@ -631,9 +636,34 @@ int cw_calls_new(struct cw_calls **cp, uv_loop_t *loop, struct cw_store *store)
 	return 0;
 }
 
+void cw_calls_on_end(struct cw_calls *c, cw_calls_end_fn fn, void *ctx)
+{
+	c->on_end = fn;
+	c->on_end_ctx = ctx;
+}
+
 void cw_calls_set_rt(struct cw_calls *c, struct cw_rt *rt)
 {
 	c->rt = rt;
+}
+
+static void end_meet(struct cw_calls *c, struct cw_call_record *rec, int64_t now)
+{
+	struct cw_call *call = &rec->call;
+
+	for (size_t i = 0; i < call->n_participants; i++) {
+		struct cw_participant *p = &call->participants[i];
+		if (p->state != CW_PART_ONGOING)
+			continue;
+		p->state = CW_PART_LEFT;
+		p->left_at = now;
+		p->time_in += now - p->joined_at;
+	}
+	call->status = CW_CALL_ENDED;
+	call->ended_at = now;
+	if (cw_store_call_update(c->store, rec) != 0)
+		cw_error("calls.start", "app=%s session=%s err=\"cannot end a meeting\"",
+			 rec->app_id, call->session_id);
 }
 
 int cw_calls_start(struct cw_calls *c)
@@ -649,6 +679,11 @@ int cw_calls_start(struct cw_calls *c)
 	cw_store_batch_begin(c->store);
 	for (size_t i = 0; i < n; i++) {
 		struct active *a;
+		if (recs[i].call.category == CW_CATEGORY_MEET) {
+			/* Media sessions do not outlive the server: their meetings are over. */
+			end_meet(c, &recs[i], now);
+			continue;
+		}
 		if (active_add(c, &recs[i], &a) != 0)
 			continue;
 		reindex(c, a);

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "http/http.h"
 #include "rt/rt.h"
+#include "session/service.h"
 #include "sfu/sfu.h"
 #include "util/util.h"
 
@@ -27,6 +28,9 @@ struct server {
 	struct cw_http *http;
 	struct cw_calls *calls;
 	struct cw_rt *rt;
+	struct cw_sessions *sessions;
+	struct cw_sfu *sfu;
+	uv_async_t media; /* a media worker has events for the sessions */
 	int stopping;
 };
 
@@ -70,6 +74,25 @@ static void hook_presence(void *ctx, const char *app_id, const char *uid, bool o
 	cw_calls_presence(s->calls, app_id, uid, online);
 }
 
+static void media_wake(void *arg)
+{
+	uv_async_send(arg);
+}
+
+static void on_media(uv_async_t *a)
+{
+	struct server *s = a->data;
+
+	cw_sessions_media_events(s->sessions);
+}
+
+static void on_call_end(void *ctx, const char *app_id, const char *session_id, int64_t now)
+{
+	struct server *s = ctx;
+
+	cw_sessions_call_ended(s->sessions, app_id, session_id, now);
+}
+
 static void on_signal(uv_signal_t *sig, int signum)
 {
 	struct server *s = sig->data;
@@ -82,6 +105,12 @@ static void on_signal(uv_signal_t *sig, int signum)
 	/* lws closes its connections and handles; then the service's timers go, and the
 	 * loop ends when no handle is left. What the last callbacks wrote is committed. */
 	cw_http_stop(s->http);
+	cw_sessions_free(s->sessions);
+	s->sessions = NULL;
+	/* The workers stop before the handle they wake goes. */
+	cw_sfu_stop(s->sfu);
+	s->sfu = NULL;
+	uv_close((uv_handle_t *)&s->media, NULL);
 	commit(s);
 	cw_calls_free(s->calls);
 	uv_close((uv_handle_t *)&s->prepare, NULL);
@@ -167,6 +196,11 @@ static int media_config(const struct cw_config *cfg, const char *host, struct cw
 	return 0;
 }
 
+static bool is_wildcard(const char *host)
+{
+	return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || strcmp(host, "*") == 0;
+}
+
 static enum cw_log_level level_of(const char *s)
 {
 	if (strcmp(s, "debug") == 0)
@@ -182,7 +216,6 @@ int cw_cmd_serve(int argc, char **argv)
 {
 	struct cw_http_config hcfg;
 	struct cw_sfu_config mcfg;
-	struct cw_sfu *sfu = NULL;
 	int merr;
 	struct cw_store *store = NULL;
 	struct cw_config cfg;
@@ -254,22 +287,43 @@ int cw_cmd_serve(int argc, char **argv)
 	}
 	commit(&s);
 
-	merr = cw_sfu_start(&sfu, &mcfg);
+	uv_async_init(&s.loop, &s.media, on_media);
+	s.media.data = &s;
+	mcfg.wake = media_wake;
+	mcfg.wake_arg = &s.media;
+	merr = cw_sfu_start(&s.sfu, &mcfg);
 	if (merr) {
 		fprintf(stderr, "callwire serve: cannot start the media workers on %s: %s\n", host,
 			strerror(-merr));
 		goto out_loop;
 	}
+	struct cw_sessions_config scfg = {.loop = &s.loop,
+					  .store = store,
+					  .rt = s.rt,
+					  .calls = s.calls,
+					  .auth = &auth,
+					  .sfu = s.sfu,
+					  .public_ips = cfg.public_ip[0]    ? cfg.public_ip
+							: is_wildcard(host) ? NULL
+									    : host};
+	if (cw_sessions_new(&s.sessions, &scfg) != 0)
+		goto out_loop;
+	cw_calls_on_end(s.calls, on_call_end, &s);
 	memset(&hcfg, 0, sizeof(hcfg));
 	hcfg.host = host;
 	hcfg.port = port;
-	hcfg.sfu = sfu;
+	hcfg.sfu = s.sfu;
+	hcfg.sessions = s.sessions;
 	if (cw_http_start(&s.http, &s.loop, &hcfg, store, &auth, s.calls, s.rt) != 0) {
 		fprintf(stderr, "callwire serve: cannot listen on %s\n", cfg.listen);
 		s.stopping = 1;
 		uv_close((uv_handle_t *)&s.sigint, NULL);
 		uv_close((uv_handle_t *)&s.sigterm, NULL);
 		cw_http_stop(s.http);
+		cw_sessions_free(s.sessions);
+		cw_sfu_stop(s.sfu);
+		s.sfu = NULL;
+		uv_close((uv_handle_t *)&s.media, NULL);
 		cw_calls_free(s.calls);
 		uv_close((uv_handle_t *)&s.prepare, NULL);
 		uv_close((uv_handle_t *)&s.check, NULL);
@@ -290,7 +344,7 @@ int cw_cmd_serve(int argc, char **argv)
 	rc = 0;
 	cw_info("server.stopped", "%s", "");
 out_loop:
-	cw_sfu_stop(sfu);
+	cw_sfu_stop(s.sfu);
 	uv_loop_close(&s.loop);
 out_store:
 	cw_store_close(store);

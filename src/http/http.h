@@ -14,11 +14,13 @@
 struct cw_http;
 
 struct cw_sfu;
+struct cw_sessions;
 
 struct cw_http_config {
 	const char *host; /* address to listen on, e.g. "127.0.0.1" */
 	int port;
-	const struct cw_sfu *sfu; /* the media plane, for /metrics (may be NULL) */
+	const struct cw_sfu *sfu;     /* the media plane, for /metrics (may be NULL) */
+	struct cw_sessions *sessions; /* media sessions, for session.* requests (may be NULL) */
 };
 
 /* Starts serving HTTP, and the realtime WebSocket of rt, on loop. Everything passed in

@@ -50,6 +50,7 @@ struct cw_req {
 	struct cw_metrics *metrics;
 	struct cw_calls *calls;
 	struct cw_rt *rt;
+	struct cw_sessions *sessions;
 	int method;
 	const char *path;
 	const char *query;  /* "a=1&b=2", already URL-decoded per value, or "" */

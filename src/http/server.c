@@ -23,6 +23,7 @@ struct cw_http {
 	struct cw_metrics *metrics;
 	struct cw_calls *calls;
 	struct cw_rt *rt;
+	struct cw_sessions *sessions;
 	struct lws_protocols protocols[3];
 	struct txn *held; /* answered during the open batch, sent after its commit */
 };
@@ -208,6 +209,7 @@ void cw_http_ws_request(struct cw_http *h, const struct cw_cred *cred, const cha
 	tmpl.metrics = h->metrics;
 	tmpl.calls = h->calls;
 	tmpl.rt = h->rt;
+	tmpl.sessions = h->sessions;
 	tmpl.cred = *cred;
 	tmpl.cred_preset = true;
 	tmpl.bearer = "";
@@ -414,6 +416,7 @@ int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_con
 	h->auth = auth;
 	h->calls = calls;
 	h->rt = rt;
+	h->sessions = cfg->sessions;
 	h->protocols[0] =
 		(struct lws_protocols){"http", cb_http, sizeof(struct txn), 0, 0, NULL, 0};
 	h->protocols[1] = cw_rt_protocol(rt);

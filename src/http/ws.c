@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http/internal.h"
+#include "session/service.h"
 #include "util/util.h"
 
 struct ws_method {
@@ -65,6 +66,41 @@ static char *error_obj(const char *code, const char *message)
 											  : text;
 }
 
+/* session.* requests go to the media session service, with the app of the connection. */
+static void session_request(struct cw_req *tmpl, const char *name, json_t *params, char **result,
+			    char **error)
+{
+	struct cw_req req = *tmpl;
+	struct cw_session_reply r;
+	json_t *e;
+
+	req.method = CW_POST;
+	req.path = "";
+	req.query = "";
+	cw_strlcpy(req.app_id, tmpl->cred.app_id, sizeof(req.app_id));
+	if (!cw_req_app_auth(&req, CW_ALLOW(CW_CRED_TOKEN))) {
+		static const char prefix[] = "{\"error\":";
+		size_t plen = sizeof(prefix) - 1;
+		if (req.resp_len > plen + 1 && memcmp(req.resp, prefix, plen) == 0)
+			*error = strndup(req.resp + plen, req.resp_len - plen - 1);
+		else
+			*error = error_obj("ERR_UNAUTHORIZED", "not authorised");
+		cw_req_release(&req);
+		return;
+	}
+	cw_sessions_request(req.sessions, &req.app, req.cred.uid, name, params, req.now, &r);
+	if (r.code) {
+		e = json_pack("{s:s,s:s}", "code", r.code, "message", r.message);
+		*error = e ? json_dumps(e, JSON_COMPACT) : NULL;
+		json_decref(e);
+	} else {
+		*result = json_dumps(r.result, JSON_COMPACT | JSON_ENCODE_ANY);
+		json_decref(r.result);
+	}
+	cw_info("ws.request", "method=%s error=%s", name, r.code ? r.code : "-");
+	cw_req_release(&req);
+}
+
 void cw_ws_request(struct cw_req *tmpl, const char *name, json_t *params, char **result,
 		   char **error)
 {
@@ -76,6 +112,10 @@ void cw_ws_request(struct cw_req *tmpl, const char *name, json_t *params, char *
 	for (size_t i = 0; i < CW_ARRAY_SIZE(methods); i++) {
 		if (strcmp(methods[i].name, name) == 0)
 			m = &methods[i];
+	}
+	if (!m && strncmp(name, "session.", 8) == 0) {
+		session_request(tmpl, name, params, result, error);
+		return;
 	}
 	if (!m) {
 		*error = error_obj("ERR_BAD_REQUEST", "method: unknown");

@@ -40,7 +40,8 @@ void cw_room_effects_free(struct cw_room_effects *fx)
 }
 
 static struct cw_room_effect *fx_add(struct cw_room_effects *fx, const struct cw_room_part *to,
-				     enum cw_room_event ev, const char *about)
+				     enum cw_room_event ev, const char *about,
+				     const char *about_conn)
 {
 	struct cw_room_effect *e;
 
@@ -58,18 +59,19 @@ static struct cw_room_effect *fx_add(struct cw_room_effects *fx, const struct cw
 	cw_strlcpy(e->to_conn, to->conn, sizeof(e->to_conn));
 	e->event = ev;
 	cw_strlcpy(e->about, about, sizeof(e->about));
+	cw_strlcpy(e->about_conn, about_conn, sizeof(e->about_conn));
 	return e;
 }
 
 /* Tells everyone but `except` (an index, or -1) about `about`. */
 static int tell_others(struct cw_room *r, long except, enum cw_room_event ev, const char *about,
-		       int kind, struct cw_room_effects *fx)
+		       const char *about_conn, int kind, struct cw_room_effects *fx)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		struct cw_room_effect *e;
 		if ((long)i == except)
 			continue;
-		e = fx_add(fx, &r->parts[i], ev, about);
+		e = fx_add(fx, &r->parts[i], ev, about, about_conn);
 		if (!e)
 			return -ENOMEM;
 		e->kind = kind;
@@ -131,7 +133,7 @@ int cw_room_join(struct cw_room *r, const char *uid, const char *conn,
 	p->muted = s->start_muted;
 	p->video_paused = s->audio_only || s->start_video_paused;
 	p->joined_at = now;
-	err = tell_others(r, -1, CW_ROOM_JOINED, uid, 0, fx);
+	err = tell_others(r, -1, CW_ROOM_JOINED, uid, conn, 0, fx);
 	if (err)
 		return err;
 	r->n++;
@@ -142,14 +144,15 @@ int cw_room_join(struct cw_room *r, const char *uid, const char *conn,
 int cw_room_leave(struct cw_room *r, const char *conn, int64_t now, struct cw_room_effects *fx)
 {
 	long i = find(r, conn);
-	char uid[CW_UID_MAX + 1];
+	char uid[CW_UID_MAX + 1], left[CW_ROOM_CONN_MAX + 1];
 
 	if (i < 0)
 		return CW_ROOM_NOT_IN;
 	cw_strlcpy(uid, r->parts[i].uid, sizeof(uid));
+	cw_strlcpy(left, conn, sizeof(left));
 	memmove(&r->parts[i], &r->parts[i + 1], (r->n - (size_t)i - 1) * sizeof(*r->parts));
 	r->n--;
-	if (tell_others(r, -1, CW_ROOM_LEFT, uid, 0, fx) != 0)
+	if (tell_others(r, -1, CW_ROOM_LEFT, uid, left, 0, fx) != 0)
 		return -ENOMEM;
 	if (r->n == 0)
 		r->ended = true;
@@ -174,7 +177,7 @@ int cw_room_set(struct cw_room *r, const char *conn, int kind, bool off, int64_t
 	if (*state == off)
 		return 0;
 	*state = off;
-	return tell_others(r, i, off ? CW_ROOM_MUTED : CW_ROOM_UNMUTED, p->uid, kind, fx);
+	return tell_others(r, i, off ? CW_ROOM_MUTED : CW_ROOM_UNMUTED, p->uid, p->conn, kind, fx);
 }
 
 void cw_room_end(struct cw_room *r, struct cw_room_effects *fx)
@@ -182,7 +185,7 @@ void cw_room_end(struct cw_room *r, struct cw_room_effects *fx)
 	if (r->ended)
 		return;
 	/* Best effort under memory pressure: the room ends either way. */
-	tell_others(r, -1, CW_ROOM_ENDED, "", 0, fx);
+	tell_others(r, -1, CW_ROOM_ENDED, "", "", 0, fx);
 	r->ended = true;
 	r->n = 0;
 	r->alone = false;
@@ -207,7 +210,7 @@ int64_t cw_room_tick(struct cw_room *r, int64_t now, struct cw_room_effects *fx)
 		return 0;
 	}
 	if (now >= warn_at && !r->warned) {
-		struct cw_room_effect *e = fx_add(fx, &r->parts[0], CW_ROOM_TIMEOUT_WARN, "");
+		struct cw_room_effect *e = fx_add(fx, &r->parts[0], CW_ROOM_TIMEOUT_WARN, "", "");
 		if (e) {
 			e->at = end;
 			r->warned = true;

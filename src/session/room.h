@@ -56,9 +56,10 @@ struct cw_room_effect {
 	char to_uid[CW_UID_MAX + 1];
 	char to_conn[CW_ROOM_CONN_MAX + 1];
 	enum cw_room_event event;
-	char about[CW_UID_MAX + 1];
-	int kind;   /* MUTED/UNMUTED: 0 audio, 1 video */
-	int64_t at; /* TIMEOUT_WARN: when the session will end */
+	char about[CW_UID_MAX + 1];	       /* the uid it concerns */
+	char about_conn[CW_ROOM_CONN_MAX + 1]; /* and that participant's connection */
+	int kind;			       /* MUTED/UNMUTED: 0 audio, 1 video */
+	int64_t at;			       /* TIMEOUT_WARN: when the session will end */
 };
 
 struct cw_room_effects {
