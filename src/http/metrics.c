@@ -94,6 +94,14 @@ static void render_media(FILE *f, const struct cw_sfu *sfu)
 		{"media_rtp_forwarded_total", "RTP copies forwarded to subscribers."},
 		{"media_rtcp_forwarded_total", "Keyframe requests (PLI, FIR) passed on."},
 		{"media_consent_expired_total", "Peers that stopped answering consent checks."},
+		{"media_dropped_muted_total",
+		 "RTP of a muted track, or of a payload type the publisher's map drops."},
+		{"media_pli_rate_limited_total",
+		 "Keyframe requests not passed on: the track had one within 500 ms."},
+		{"media_nack_received_total", "Sequence numbers subscribers asked for again."},
+		{"media_rtp_retransmitted_total",
+		 "Of those, packets answered from the retransmission cache."},
+		{"media_remb_sent_total", "REMB packets sent to video publishers."},
 	};
 	uint64_t values[CW_ARRAY_SIZE(rows)];
 
@@ -115,6 +123,11 @@ static void render_media(FILE *f, const struct cw_sfu *sfu)
 	values[14] = st.rtp_forwarded;
 	values[15] = st.rtcp_forwarded;
 	values[16] = st.consent_expired;
+	values[17] = st.dropped_muted;
+	values[18] = st.pli_rate_limited;
+	values[19] = st.nack_received;
+	values[20] = st.rtp_retransmitted;
+	values[21] = st.remb_sent;
 	for (size_t i = 0; i < CW_ARRAY_SIZE(rows); i++)
 		fprintf(f, "# HELP callwire_%s %s\n# TYPE callwire_%s counter\ncallwire_%s %llu\n",
 			rows[i].name, rows[i].help, rows[i].name, rows[i].name,

@@ -1,5 +1,6 @@
-/* commands: the control plane's side of the media plane: peers added and removed through
- * the workers' command queues, the certificate's fingerprint and the summed counters. */
+/* commands: the control plane's side of the media plane: peers added, changed and removed
+ * through the workers' command queues, the certificate's fingerprint and the summed
+ * counters. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +9,22 @@
 #include "sfu/worker.h"
 #include "util/util.h"
 
+void cw_sfu_cmd_free(struct cw_sfu_cmd *cmd)
+{
+	if (!cmd)
+		return;
+	cw_sfu_peer_free(cmd->peer);
+	cw_sfu_caches_free(cmd->caches);
+	free(cmd);
+}
+
 static int submit(struct cw_sfu *sfu, int worker, struct cw_sfu_cmd *cmd)
 {
 	struct cw_sfu_worker *w;
 	uint64_t one = 1;
 
 	if (worker < 0 || worker >= sfu->n_workers) {
-		cw_sfu_peer_free(cmd->peer);
-		free(cmd);
+		cw_sfu_cmd_free(cmd);
 		return -EINVAL;
 	}
 	w = sfu->workers[worker];
@@ -63,6 +72,8 @@ static int peer_new(struct cw_sfu_peer **pp, const struct cw_sfu *sfu,
 	struct cw_sfu_peer *p;
 	int prof = profile_index(par->profiles), err = 0;
 	size_t room_len = par->room ? strlen(par->room) : 0;
+	size_t part_len = par->participant ? strlen(par->participant) : 0;
+	bool publishes = par->dir == CW_SFU_BOTH || par->dir == CW_SFU_PUBLISH;
 
 	*pp = NULL;
 	if (!valid_cred(par->ufrag, 4, CW_SFU_UFRAG_MAX) ||
@@ -72,16 +83,29 @@ static int peer_new(struct cw_sfu_peer **pp, const struct cw_sfu *sfu,
 	    (room_len == 0 || room_len > CW_SFU_ROOM_MAX || prof < 0 || !par->remote_fingerprint ||
 	     (par->role != CW_DTLS_SERVER && par->role != CW_DTLS_CLIENT)))
 		return -EINVAL;
+	/* A publisher's packets are rewritten for subscribers: it needs a map to say how. */
+	if (par->room && ((unsigned)par->dir > CW_SFU_SUBSCRIBE ||
+			  (par->participant && (part_len == 0 || part_len > CW_SFU_PART_MAX)) ||
+			  (par->dir == CW_SFU_PUBLISH && !par->map) ||
+			  (par->map && !cw_sfu_map_valid(par->map))))
+		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	cw_strlcpy(p->ufrag, par->ufrag, sizeof(p->ufrag));
 	cw_strlcpy(p->pwd, par->pwd, sizeof(p->pwd));
 	p->pwd_len = strlen(par->pwd);
+	cw_strlcpy(p->participant, par->participant ? par->participant : par->ufrag,
+		   sizeof(p->participant));
 	if (par->room) {
 		cw_strlcpy(p->room_id, par->room, sizeof(p->room_id));
-		err = cw_dtls_new(&p->dtls, sfu->ctx[par->role][prof], par->remote_fingerprint,
-				  cw_sfu_now_ms());
+		p->dir = par->dir;
+		/* Tracks and caches now, so that the packet path never allocates. */
+		if (publishes)
+			err = cw_sfu_pub_new(&p->pub, par->map);
+		if (!err)
+			err = cw_dtls_new(&p->dtls, sfu->ctx[par->role][prof],
+					  par->remote_fingerprint, cw_sfu_now_ms());
 	}
 	if (err) {
 		cw_sfu_peer_free(p);
@@ -133,6 +157,45 @@ int cw_sfu_remove_peer(struct cw_sfu *sfu, int worker, const char *ufrag)
 	return submit(sfu, worker, cmd);
 }
 
+int cw_sfu_set_map(struct cw_sfu *sfu, int worker, const char *ufrag,
+		   const struct cw_sfu_media_map *map)
+{
+	struct cw_sfu_cmd *cmd;
+
+	if (!valid_cred(ufrag, 4, CW_SFU_UFRAG_MAX) || !map || !cw_sfu_map_valid(map))
+		return -EINVAL;
+	cmd = calloc(1, sizeof(*cmd));
+	if (!cmd)
+		return -ENOMEM;
+	cmd->kind = CW_SFU_CMD_SET_MAP;
+	cw_strlcpy(cmd->ufrag, ufrag, sizeof(cmd->ufrag));
+	cmd->map = *map;
+	/* The worker does not allocate: caches come along in case the publisher has none
+	 * yet (it frees them otherwise). */
+	if (cw_sfu_map_has_video(map) && cw_sfu_caches_new(cmd->caches) != 0) {
+		free(cmd);
+		return -ENOMEM;
+	}
+	return submit(sfu, worker, cmd);
+}
+
+int cw_sfu_set_muted(struct cw_sfu *sfu, int worker, const char *ufrag, int kind, bool muted)
+{
+	struct cw_sfu_cmd *cmd;
+
+	if (!valid_cred(ufrag, 4, CW_SFU_UFRAG_MAX) ||
+	    (kind != CW_SFU_KIND_AUDIO && kind != CW_SFU_KIND_VIDEO))
+		return -EINVAL;
+	cmd = calloc(1, sizeof(*cmd));
+	if (!cmd)
+		return -ENOMEM;
+	cmd->kind = CW_SFU_CMD_SET_MUTED;
+	cw_strlcpy(cmd->ufrag, ufrag, sizeof(cmd->ufrag));
+	cmd->media_kind = kind;
+	cmd->muted = muted;
+	return submit(sfu, worker, cmd);
+}
+
 const char *cw_sfu_fingerprint(const struct cw_sfu *sfu)
 {
 	return cw_dtls_cert_fingerprint(sfu->cert);
@@ -160,5 +223,10 @@ void cw_sfu_get_stats(const struct cw_sfu *sfu, struct cw_sfu_stats *out)
 		out->rtp_forwarded += atomic_load(&c->rtp_forwarded);
 		out->rtcp_forwarded += atomic_load(&c->rtcp_forwarded);
 		out->consent_expired += atomic_load(&c->consent_expired);
+		out->dropped_muted += atomic_load(&c->dropped_muted);
+		out->pli_rate_limited += atomic_load(&c->pli_rate_limited);
+		out->nack_received += atomic_load(&c->nack_received);
+		out->rtp_retransmitted += atomic_load(&c->rtp_retransmitted);
+		out->remb_sent += atomic_load(&c->remb_sent);
 	}
 }

@@ -60,6 +60,7 @@ static void give_up(struct cw_sfu_worker *w, struct cw_sfu_peer *p, const char *
 	p->dtls = NULL;
 	cw_srtp_free(p->srtp);
 	p->srtp = NULL;
+	cw_sfu_event_peer(w, p, CW_SFU_EV_FAILED);
 }
 
 /* Acts on the endpoint's state after input or a timeout. */
@@ -80,6 +81,10 @@ static void settle(struct cw_sfu_worker *w, struct cw_sfu_peer *p)
 		cw_sfu_hs_unlink(w, p);
 		cw_srtp_free(p->srtp);
 		p->srtp = NULL;
+		if (!p->ended)
+			cw_info("sfu.dtls", "worker=%d ufrag=%s room=%s result=closed", w->index,
+				p->ufrag, p->room_id);
+		cw_sfu_event_peer(w, p, CW_SFU_EV_GONE);
 		return;
 	}
 	if (p->srtp)
@@ -97,6 +102,7 @@ static void settle(struct cw_sfu_worker *w, struct cw_sfu_peer *p)
 	cw_sfu_count(&w->n.dtls_connected, 1);
 	cw_info("sfu.dtls", "worker=%d ufrag=%s room=%s result=connected profile=%s", w->index,
 		p->ufrag, p->room_id, cw_srtp_profile_name(cw_srtp_profile(p->srtp)));
+	cw_sfu_event_peer(w, p, CW_SFU_EV_CONNECTED);
 }
 
 void cw_sfu_dtls_input(struct cw_sfu_worker *w, struct cw_sfu_peer *p, const uint8_t *buf,

@@ -79,6 +79,7 @@ void cw_sfu_peer_free(struct cw_sfu_peer *p)
 		return;
 	cw_dtls_free(p->dtls);
 	cw_srtp_free(p->srtp);
+	cw_sfu_pub_free(p->pub);
 	free(p);
 }
 
@@ -135,12 +136,13 @@ int64_t cw_sfu_consent_scan(struct cw_sfu_worker *w, int64_t now)
 		struct cw_sfu_peer *p = w->peers.slots[i];
 		if (!p || !p->selected || p->dead || now - p->last_check_ms < w->consent_timeout_ms)
 			continue;
-		/* RFC 7675 §5.1: without consent nothing more is sent to the peer. The control
-		 * plane learns of it only from the counter for now (see sfu.h). */
+		/* RFC 7675 §5.1: without consent nothing more is sent to the peer; the control
+		 * plane hears of it and removes it. */
 		p->dead = true;
 		cw_sfu_count(&w->n.consent_expired, 1);
 		cw_info("sfu.consent", "worker=%d ufrag=%s room=%s result=expired", w->index,
 			p->ufrag, p->room_id);
+		cw_sfu_event_peer(w, p, CW_SFU_EV_GONE);
 	}
 	return now + CW_SFU_CONSENT_SCAN_MS;
 }

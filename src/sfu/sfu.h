@@ -29,18 +29,23 @@
 
 /*
  * What the media plane does not do yet (later work, in this order of need):
- * - No events go back to the control plane: a peer whose consent expired, whose handshake
- *   failed or timed out is only marked (it receives nothing) and counted; the control plane
- *   still has to remove it with cw_sfu_remove_peer. What a peer without consent still sends
- *   is dropped (dropped_not_ready) until then.
- * - Forwarding is "every RTP packet of a peer to every other connected peer of its room",
- *   unchanged: no SSRC or sequence rewriting, no per-track subscription, no simulcast
- *   layer selection, no audio-level or dominant-speaker detection.
- * - RTCP: only PLI and FIR are forwarded (to every other peer of the room, not only the
- *   publisher of the media SSRC, and without rate limiting). Sender and receiver reports,
- *   SDES, BYE, NACK (no retransmission cache), REMB and transport-cc feedback are consumed
- *   and dropped, so browsers fall back to their own bandwidth estimate.
- * - Rooms are found by a list walk on the command path (never per packet).
+ * - No SSRC or sequence number rewriting, no per-track subscription (a subscriber gets
+ *   every track of the other participants of its room), no simulcast layers, no RTX.
+ * - Bandwidth: the REMB sent to video publishers is a fixed ceiling (remb_bps), not an
+ *   estimate; subscribers' REMB and transport-cc feedback are consumed unused, and the
+ *   server sends no sender or receiver reports of its own (publishers' SRs are passed on).
+ * - A peer without a media map (CW_SFU_BOTH, map NULL) sends packets of no known kind:
+ *   they are forwarded, but cannot be muted, cached for NACK, measured for the dominant
+ *   speaker or named in REMB.
+ * - Only one-byte header extensions are rewritten, and an id subscribers did not negotiate
+ *   becomes 15, which hides the elements after it from them.
+ * - A publisher has at most CW_SFU_TRACKS_MAX SSRCs at a time (one silent for 10 s gives
+ *   its place up) and two video tracks with a retransmission cache (of 512 packets); other
+ *   SSRCs are forwarded without one. RTP that a subscribe connection sends is dropped.
+ * - A peer that failed or is gone stays until cw_sfu_remove_peer; what it still sends is
+ *   dropped (dropped_not_ready).
+ * - Rooms are found by a list walk on the command path and in the speaker scan (never per
+ *   packet).
  */
 
 struct cw_sfu;

@@ -1,8 +1,10 @@
 /* worker: a media worker's thread: epoll over its UDP socket and its command eventfd,
  * datagrams read and written in batches (recvmmsg / sendmmsg), demultiplexed by their
- * first byte (RFC 7983), DTLS timers and consent checks between batches. */
+ * first byte (RFC 7983); DTLS timers, consent checks, speaker and REMB scans between
+ * batches, and the turn's events published before it sleeps. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -96,7 +98,7 @@ static void on_datagram(struct cw_sfu_worker *w, uint8_t *buf, size_t len,
 	if (dtls)
 		cw_sfu_dtls_input(w, p, buf, len, now);
 	else
-		cw_sfu_media_input(w, p, buf, len);
+		cw_sfu_media_input(w, p, buf, len, now);
 }
 
 static void read_socket(struct cw_sfu_worker *w)
@@ -148,9 +150,14 @@ static void apply(struct cw_sfu_worker *w, struct cw_sfu_cmd *cmd)
 			cw_sfu_peer_detach(w, p);
 		break;
 	}
+	case CW_SFU_CMD_SET_MAP:
+		cw_sfu_apply_map(w, cmd);
+		break;
+	case CW_SFU_CMD_SET_MUTED:
+		cw_sfu_apply_muted(w, cmd, cw_sfu_now_ms());
+		break;
 	}
-	cw_sfu_peer_free(cmd->peer);
-	free(cmd);
+	cw_sfu_cmd_free(cmd);
 }
 
 /* Takes the queued commands; false when the worker is to stop. */
@@ -182,21 +189,40 @@ static void *worker_main(void *arg)
 	struct cw_sfu_worker *w = arg;
 	struct epoll_event evs[4];
 	bool running = true;
+	char name[16];
 
+	snprintf(name, sizeof(name), "cw-media-%d", w->index);
+	pthread_setname_np(pthread_self(), name); /* for top -H, perf and bench/sfu */
 	w->next_consent_scan = cw_sfu_now_ms() + CW_SFU_CONSENT_SCAN_MS;
+	w->next_speaker_scan = cw_sfu_now_ms() + CW_SFU_SPEAKER_MS;
+	w->next_remb = cw_sfu_now_ms() + CW_SFU_REMB_MS;
 	while (running) {
 		int64_t now = cw_sfu_now_ms(), next;
 		int timeout;
 
-		/* Timers between batches: due DTLS retransmissions, then consent. */
+		/* Timers between batches: due DTLS retransmissions, consent, speakers, REMB. */
 		next = cw_sfu_dtls_timers(w, now);
 		if (now >= w->next_consent_scan)
 			w->next_consent_scan = cw_sfu_consent_scan(w, now);
+		if (now >= w->next_speaker_scan) {
+			cw_sfu_speaker_scan(w);
+			w->next_speaker_scan = now + CW_SFU_SPEAKER_MS;
+		}
+		if (now >= w->next_remb) {
+			cw_sfu_remb_scan(w, now);
+			w->next_remb = now + CW_SFU_REMB_MS;
+		}
 		if (w->next_consent_scan < next)
 			next = w->next_consent_scan;
+		if (w->next_speaker_scan < next)
+			next = w->next_speaker_scan;
+		if (w->next_remb < next)
+			next = w->next_remb;
 		timeout = next <= now ? 0 : next - now > 1000 ? 1000 : (int)(next - now);
-		/* The before-sleep hook: what the last round queued leaves in one sendmmsg. */
+		/* The before-sleep hook: what the last round queued leaves in one sendmmsg, and
+		 * its events reach the control plane with one lock and one wake. */
 		cw_sfu_tx_flush(w);
+		cw_sfu_events_flush(w);
 		int n = epoll_wait(w->epfd, evs, 4, timeout);
 		if (n < 0 && errno != EINTR) {
 			cw_error("sfu.worker", "worker=%d err=\"epoll: %s\"", w->index,
@@ -261,8 +287,7 @@ static void worker_free(struct cw_sfu_worker *w)
 	}
 	while (w->head) {
 		struct cw_sfu_cmd *next = w->head->next;
-		cw_sfu_peer_free(w->head->peer);
-		free(w->head);
+		cw_sfu_cmd_free(w->head);
 		w->head = next;
 	}
 	cw_sfu_rooms_free(w);
@@ -273,11 +298,12 @@ static void worker_free(struct cw_sfu_worker *w)
 	if (w->evfd >= 0)
 		close(w->evfd);
 	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->ev_lock);
 	free(w);
 }
 
-static int worker_new(struct cw_sfu_worker **wp, int index, const char *ip, uint16_t port,
-		      int consent_timeout_ms)
+static int worker_new(struct cw_sfu_worker **wp, struct cw_sfu *sfu, int index, const char *ip,
+		      uint16_t port, int consent_timeout_ms)
 {
 	struct cw_sfu_worker *w = calloc(1, sizeof(*w));
 	struct epoll_event ev = {.events = EPOLLIN};
@@ -287,11 +313,13 @@ static int worker_new(struct cw_sfu_worker **wp, int index, const char *ip, uint
 	if (!w)
 		return -ENOMEM;
 	w->index = index;
+	w->sfu = sfu;
 	w->consent_timeout_ms =
 		consent_timeout_ms > 0 ? consent_timeout_ms : CW_SFU_CONSENT_TIMEOUT_MS;
 	w->fd = w->epfd = w->evfd = -1;
 	w->tail = &w->head;
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->ev_lock, NULL);
 	err = bind_socket(w, ip, port);
 	if (err)
 		goto out;
@@ -357,11 +385,14 @@ int cw_sfu_start(struct cw_sfu **sfup, const struct cw_sfu_config *cfg)
 	sfu = calloc(1, sizeof(*sfu));
 	if (!sfu)
 		return -ENOMEM;
+	sfu->wake = cfg->wake;
+	sfu->wake_arg = cfg->wake_arg;
+	sfu->remb_bps = cfg->remb_bps ? cfg->remb_bps : CW_SFU_REMB_BPS;
 	err = make_contexts(sfu);
 	for (int i = 0; i < n && !err; i++) {
 		uint16_t port = cfg->port_min ? (uint16_t)(cfg->port_min + i) : 0;
-		err = worker_new(&sfu->workers[i], i, cfg->bind_ip ? cfg->bind_ip : "0.0.0.0", port,
-				 cfg->consent_timeout_ms);
+		err = worker_new(&sfu->workers[i], sfu, i, cfg->bind_ip ? cfg->bind_ip : "0.0.0.0",
+				 port, cfg->consent_timeout_ms);
 		if (!err)
 			sfu->n_workers++;
 	}

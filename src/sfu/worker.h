@@ -18,8 +18,61 @@
 #define CW_SFU_TX_SLOT (CW_SFU_DGRAM_MAX + CW_SRTP_TRAILER_MAX)
 /* How often the worker looks for peers whose consent expired. */
 #define CW_SFU_CONSENT_SCAN_MS 1000
+/* Media timers: dominant speaker, then REMB and idle tracks. */
+#define CW_SFU_SPEAKER_MS 300
+#define CW_SFU_REMB_MS 1000
+/* A track without a packet for this long gives its place (and cache) to new SSRCs. */
+#define CW_SFU_TRACK_IDLE_MS 10000
+/* Retransmission cache of a video track, by sequence number: about 2 s of HD video. */
+#define CW_SFU_RTX_SLOTS 512
+/* Caches per publisher with video (camera and screen); a third video track has none. */
+#define CW_SFU_VIDEO_CACHES 2
+/* Retransmissions one NACK may cause at most (a NACK can list thousands of numbers). */
+#define CW_SFU_NACK_ANSWER_MAX 128
+/* The sender SSRC of the worker's own PLIs and REMBs: any fixed non-zero value. */
+#define CW_SFU_RTCP_SSRC 0x63770001u
+/* Events kept per worker until polled (the oldest go first), and gathered per loop turn. */
+#define CW_SFU_EVENTS_MAX 256
+#define CW_SFU_EVENTS_PENDING 32
 
 struct cw_sfu_room;
+
+/* One packet of a retransmission cache: the plain RTP after rewriting, as subscribers got
+ * it (len 0: empty). The SSRC is kept so that a cache handed to a new track never answers
+ * with a packet of the old one. */
+struct cw_sfu_rtx_slot {
+	uint32_t ssrc;
+	uint16_t seq;
+	uint16_t len;
+	uint8_t data[CW_SFU_DGRAM_MAX];
+};
+
+struct cw_sfu_rtx_cache {
+	struct cw_sfu_rtx_slot slot[CW_SFU_RTX_SLOTS]; /* [seq % CW_SFU_RTX_SLOTS] */
+};
+
+/* One SSRC a publisher sends, claimed by its first packet. */
+struct cw_sfu_track {
+	bool used;
+	uint8_t kind; /* CW_SFU_KIND_* of its first packet; NONE without a media map */
+	uint32_t ssrc;
+	int64_t last_ms;     /* its newest packet, to free idle tracks */
+	int64_t last_pli_ms; /* the last keyframe request passed on */
+	int loud;	     /* audio: smoothed loudness, 16 x dB above the silence floor */
+	bool heard;	     /* audio: a packet since the last speaker scan */
+	struct cw_sfu_rtx_cache *cache; /* video: one of the publisher's caches, or NULL */
+};
+
+/* What a peer that sends media (CW_SFU_BOTH, CW_SFU_PUBLISH) needs on the packet path,
+ * allocated with the peer. */
+struct cw_sfu_pub {
+	bool has_map; /* false: packets are forwarded unchanged, kinds unknown */
+	struct cw_sfu_media_map map;
+	bool muted[3]; /* [CW_SFU_KIND_*] */
+	struct cw_sfu_track tracks[CW_SFU_TRACKS_MAX];
+	struct cw_sfu_rtx_cache *caches[CW_SFU_VIDEO_CACHES]; /* with a video map */
+	bool cache_taken[CW_SFU_VIDEO_CACHES];
+};
 
 /* One peer connection as the worker sees it: its ICE credentials, where it is, its DTLS
  * association and SRTP session, and its room. Everything it needs on the packet path is
@@ -33,14 +86,18 @@ struct cw_sfu_peer {
 	struct sockaddr_storage addr;
 	int64_t last_check_ms; /* consent freshness */
 	bool dead;	       /* consent expired: nothing is sent to it any more */
+	bool ended;	       /* FAILED or GONE was reported: at most one of them */
 
 	/* Media; all NULL for an ICE-only peer. */
 	char room_id[CW_SFU_ROOM_MAX + 1];
 	struct cw_sfu_room *room;
-	size_t room_index;    /* its place in room->members */
-	struct cw_dtls *dtls; /* freed when the handshake fails or times out */
-	struct cw_srtp *srtp; /* once the handshake completed */
-	bool handshaking;     /* on the worker's handshake list */
+	size_t room_index; /* its place in room->members */
+	enum cw_sfu_dir dir;
+	char participant[CW_SFU_PART_MAX + 1];
+	struct cw_sfu_pub *pub; /* BOTH and PUBLISH: tracks, map, mutes; else NULL */
+	struct cw_dtls *dtls;	/* freed when the handshake fails or times out */
+	struct cw_srtp *srtp;	/* once the handshake completed */
+	bool handshaking;	/* on the worker's handshake list */
 	struct cw_sfu_peer *hs_prev, *hs_next;
 };
 
@@ -50,6 +107,11 @@ struct cw_sfu_room {
 	char id[CW_SFU_ROOM_MAX + 1];
 	struct cw_sfu_peer **members;
 	size_t n, cap;
+	/* Dominant speaker: the current one ("" before the first) and the participant that
+	 * has been louder for `ticks` scans in a row. */
+	char speaker[CW_SFU_PART_MAX + 1];
+	char candidate[CW_SFU_PART_MAX + 1];
+	unsigned ticks;
 };
 
 /* ufrag -> peer, open addressing with linear probing; grown only on the command path. */
@@ -83,14 +145,27 @@ void cw_sfu_addrs_del(struct cw_sfu_addrs *t, struct cw_sfu_peer *p);
 void cw_sfu_addrs_free(struct cw_sfu_addrs *t);
 bool cw_sfu_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
-enum cw_sfu_cmd_kind { CW_SFU_CMD_ADD_PEER, CW_SFU_CMD_DEL_PEER };
+enum cw_sfu_cmd_kind {
+	CW_SFU_CMD_ADD_PEER,
+	CW_SFU_CMD_DEL_PEER,
+	CW_SFU_CMD_SET_MAP,
+	CW_SFU_CMD_SET_MUTED,
+};
 
 struct cw_sfu_cmd {
 	struct cw_sfu_cmd *next;
 	enum cw_sfu_cmd_kind kind;
 	struct cw_sfu_peer *peer; /* ADD: handed over to the worker */
 	char ufrag[CW_SFU_UFRAG_MAX + 1];
+	struct cw_sfu_media_map map; /* SET_MAP */
+	/* SET_MAP with video: caches made here, for a publisher that has none yet. */
+	struct cw_sfu_rtx_cache *caches[CW_SFU_VIDEO_CACHES];
+	int media_kind; /* SET_MUTED */
+	bool muted;
 };
+
+/* Frees a command and what it still holds. */
+void cw_sfu_cmd_free(struct cw_sfu_cmd *cmd);
 
 struct cw_sfu_counters {
 	atomic_uint_fast64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
@@ -99,6 +174,15 @@ struct cw_sfu_counters {
 	atomic_uint_fast64_t dtls_connected, dtls_failed;
 	atomic_uint_fast64_t srtp_auth_failed, srtp_replayed;
 	atomic_uint_fast64_t rtp_forwarded, rtcp_forwarded, consent_expired;
+	atomic_uint_fast64_t dropped_muted, pli_rate_limited, nack_received, rtp_retransmitted;
+	atomic_uint_fast64_t remb_sent;
+	atomic_uint_fast64_t events_dropped; /* the queue was full: the oldest went */
+};
+
+/* An event as the queue keeps it: a number across workers, for cw_sfu_poll_events. */
+struct cw_sfu_qevent {
+	uint64_t seq;
+	struct cw_sfu_event ev;
 };
 
 struct cw_sfu_tx {
@@ -111,23 +195,32 @@ struct cw_sfu_tx {
 
 struct cw_sfu_worker {
 	int index;
+	struct cw_sfu *sfu; /* its configuration (wake, remb_bps) and event numbers */
 	int fd, epfd, evfd;
 	uint16_t port;
 	pthread_t thread;
 	bool started;
 	int64_t consent_timeout_ms;
 
-	/* The command queue: the only state shared with other threads, besides counters. */
+	/* The command queue and the event queue: the only state shared with other threads,
+	 * besides counters. */
 	pthread_mutex_t lock;
 	struct cw_sfu_cmd *head, **tail;
 	bool stop;
+	pthread_mutex_t ev_lock;
+	struct cw_sfu_qevent events[CW_SFU_EVENTS_MAX]; /* a ring */
+	size_t ev_head, ev_n;
 
 	/* The worker's own. */
 	struct cw_sfu_peers peers;
 	struct cw_sfu_addrs addrs;
 	struct cw_sfu_room *rooms;
 	struct cw_sfu_peer *handshaking; /* peers whose DTLS handshake is pending */
-	int64_t next_consent_scan;
+	int64_t next_consent_scan, next_speaker_scan, next_remb;
+	/* Events of this loop turn, published (one lock, one wake) before the worker sleeps:
+	 * the packet path takes no lock. */
+	struct cw_sfu_event pending[CW_SFU_EVENTS_PENDING];
+	unsigned n_pending;
 	struct cw_sfu_tx tx;
 	struct mmsghdr rx_msgs[CW_SFU_BATCH];
 	struct iovec rx_iov[CW_SFU_BATCH];
@@ -145,6 +238,11 @@ struct cw_sfu {
 	struct cw_sfu_worker *workers[CW_SFU_WORKERS_MAX];
 	struct cw_dtls_cert *cert;
 	struct cw_dtls_ctx *ctx[2][CW_SFU_PROF_N]; /* [enum cw_dtls_role][CW_SFU_PROF_*] */
+	/* What the workers need of the configuration. */
+	void (*wake)(void *arg);
+	void *wake_arg;
+	uint32_t remb_bps;
+	atomic_uint_fast64_t event_seq;
 };
 
 static inline int64_t cw_sfu_now_ms(void)
@@ -199,7 +297,67 @@ int64_t cw_sfu_dtls_timers(struct cw_sfu_worker *w, int64_t now);
 void cw_sfu_hs_link(struct cw_sfu_worker *w, struct cw_sfu_peer *p);
 void cw_sfu_hs_unlink(struct cw_sfu_worker *w, struct cw_sfu_peer *p);
 
+/* Whether `to` may receive media: keyed, reachable and still consenting. */
+static inline bool cw_sfu_peer_receives(const struct cw_sfu_peer *to)
+{
+	return to->srtp && to->selected && !to->dead;
+}
+
+/* Whether from's media goes to `to`: from publishes (BOTH, PUBLISH), `to` subscribes
+ * (BOTH, SUBSCRIBE), they belong to different participants and `to` can receive. */
+bool cw_sfu_forwards(const struct cw_sfu_peer *from, const struct cw_sfu_peer *to);
+
 /* forward.c: one SRTP or SRTCP datagram (first byte 128..191) of p, decrypted in place. */
-void cw_sfu_media_input(struct cw_sfu_worker *w, struct cw_sfu_peer *p, uint8_t *buf, size_t len);
+void cw_sfu_media_input(struct cw_sfu_worker *w, struct cw_sfu_peer *p, uint8_t *buf, size_t len,
+			int64_t now);
+/* Copies a plain RTP or RTCP packet into a send slot, protects it there for `to` and queues
+ * it; false when protecting failed. */
+bool cw_sfu_send_protected(struct cw_sfu_worker *w, struct cw_sfu_peer *to, const uint8_t *plain,
+			   size_t len, bool rtcp);
+
+/* feedback.c: RTCP. */
+/* A plain RTCP compound of p: keyframe requests and NACKs of subscribers, sender reports of
+ * publishers; the rest is consumed. */
+void cw_sfu_rtcp_input(struct cw_sfu_worker *w, struct cw_sfu_peer *p, const uint8_t *buf,
+		       size_t len, int64_t now);
+/* A PLI of ours to p for each of its video tracks (video resumed). */
+void cw_sfu_request_keyframes(struct cw_sfu_worker *w, struct cw_sfu_peer *p, int64_t now);
+/* Every CW_SFU_REMB_MS: frees idle tracks, then sends a REMB to every publisher that
+ * sends video. */
+void cw_sfu_remb_scan(struct cw_sfu_worker *w, int64_t now);
+
+/* tracks.c: publishers' tracks, media maps, retransmission caches, speakers. */
+/* Makes a publisher's state; with a map that has a video payload type, its caches too. */
+int cw_sfu_pub_new(struct cw_sfu_pub **pubp, const struct cw_sfu_media_map *map);
+void cw_sfu_pub_free(struct cw_sfu_pub *pub);
+bool cw_sfu_map_valid(const struct cw_sfu_media_map *map);
+bool cw_sfu_map_has_video(const struct cw_sfu_media_map *map);
+/* CW_SFU_VIDEO_CACHES caches into caches[]. 0 or -ENOMEM (none kept). */
+int cw_sfu_caches_new(struct cw_sfu_rtx_cache **caches);
+void cw_sfu_caches_free(struct cw_sfu_rtx_cache **caches);
+/* The track of ssrc, claimed on its first packet; NULL when all are taken. */
+struct cw_sfu_track *cw_sfu_track_get(struct cw_sfu_pub *pub, uint32_t ssrc, uint8_t kind,
+				      int64_t now);
+/* The publisher among the room's peers whose media goes to `sub` that sends ssrc. */
+struct cw_sfu_track *cw_sfu_track_find(const struct cw_sfu_peer *sub, uint32_t ssrc,
+				       struct cw_sfu_peer **publisher);
+void cw_sfu_rtx_store(struct cw_sfu_track *t, const uint8_t *pkt, size_t len, uint16_t seq);
+const struct cw_sfu_rtx_slot *cw_sfu_rtx_find(const struct cw_sfu_track *t, uint16_t seq);
+/* Notes the RFC 6464 voice activity and level (-dBov) of an audio packet. */
+void cw_sfu_track_level(struct cw_sfu_track *t, bool voice, uint8_t level);
+/* Frees the tracks of p that sent nothing for CW_SFU_TRACK_IDLE_MS. */
+void cw_sfu_tracks_expire(struct cw_sfu_peer *p, int64_t now);
+/* Picks each room's dominant speaker; queues SPEAKER when it changes. */
+void cw_sfu_speaker_scan(struct cw_sfu_worker *w);
+/* The commands. */
+void cw_sfu_apply_map(struct cw_sfu_worker *w, struct cw_sfu_cmd *cmd);
+void cw_sfu_apply_muted(struct cw_sfu_worker *w, const struct cw_sfu_cmd *cmd, int64_t now);
+
+/* events.c: what the worker tells the control plane. */
+/* Queues kind for p (FAILED and GONE at most once per peer, together). */
+void cw_sfu_event_peer(struct cw_sfu_worker *w, struct cw_sfu_peer *p, enum cw_sfu_event_kind kind);
+void cw_sfu_event_speaker(struct cw_sfu_worker *w, const struct cw_sfu_room *r);
+/* Publishes this turn's events and wakes the control plane; before the worker sleeps. */
+void cw_sfu_events_flush(struct cw_sfu_worker *w);
 
 #endif
