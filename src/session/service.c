@@ -283,6 +283,12 @@ static json_t *next_offer(struct part *p)
 		if (!p->slots[i].owner[0])
 			t[i].ssrc = 0;
 	}
+	/* The client starts its checks as soon as it has answered, before the answer
+	 * reaches us: the subscribe peer answers them from the first offer on, and takes on
+	 * DTLS when the answer comes (the worker keeps its address). */
+	if (!p->offer_version &&
+	    cw_sfu_add_peer(s->sfu, p->sess->worker, p->sub_ufrag, p->sub_pwd) != 0)
+		return NULL;
 	l.version = ++p->sub_version;
 	if (cw_neg_subscribe_offer(&l, t, p->nslots, &sdp, why, sizeof(why)) != 0) {
 		cw_error("session.offer", "session=%s participant=%s err=\"%s\"", p->sess->id,
@@ -362,8 +368,7 @@ static void part_free(struct cw_sessions *s, struct part *p)
 	cw_map_del(&s->peers, p->sub_ufrag);
 	cw_map_del(&s->parts, p->id);
 	cw_sfu_remove_peer(s->sfu, sess->worker, p->pub_ufrag);
-	if (p->sub_added)
-		cw_sfu_remove_peer(s->sfu, sess->worker, p->sub_ufrag);
+	cw_sfu_remove_peer(s->sfu, sess->worker, p->sub_ufrag);
 	s->nparts--;
 	free(p);
 }

@@ -103,6 +103,16 @@ static void settle(struct cw_sfu_worker *w, struct cw_sfu_peer *p)
 	cw_info("sfu.dtls", "worker=%d ufrag=%s room=%s result=connected profile=%s", w->index,
 		p->ufrag, p->room_id, cw_srtp_profile_name(cw_srtp_profile(p->srtp)));
 	cw_sfu_event_peer(w, p, CW_SFU_EV_CONNECTED);
+	/* A new subscriber can decode nothing before a keyframe; not every receiver asks
+	 * for one (aiortc does not), so the publishers it now hears are asked for it. */
+	if (p->dir != CW_SFU_PUBLISH && p->room) {
+		int64_t now = cw_sfu_now_ms();
+		for (size_t i = 0; i < p->room->n; i++) {
+			struct cw_sfu_peer *m = p->room->members[i];
+			if (m != p && strcmp(m->participant, p->participant) != 0)
+				cw_sfu_request_keyframes(w, m, now);
+		}
+	}
 }
 
 void cw_sfu_dtls_input(struct cw_sfu_worker *w, struct cw_sfu_peer *p, const uint8_t *buf,

@@ -134,15 +134,40 @@ static void read_socket(struct cw_sfu_worker *w)
 	}
 }
 
+/* Adds a peer. An ICE-only peer of the same ufrag (a subscribe connection offered before
+ * its answer came, so that the client's first checks already succeed) is replaced, and
+ * its selected address and consent carry over. */
+static void add_peer(struct cw_sfu_worker *w, struct cw_sfu_cmd *cmd)
+{
+	struct cw_sfu_peer *p = cmd->peer,
+			   *old = cw_sfu_peers_find(&w->peers, p->ufrag, strlen(p->ufrag));
+	struct sockaddr_storage addr;
+	bool had = false;
+	int64_t last = 0;
+
+	if (old && !old->room_id[0] && p->room_id[0]) {
+		had = old->selected && !old->dead;
+		addr = old->addr;
+		last = old->last_check_ms;
+		cw_sfu_peers_remove(&w->peers, old->ufrag);
+		cw_sfu_peer_detach(w, old);
+	}
+	if (cw_sfu_peer_attach(w, p) != 0) {
+		cw_warn("sfu.peer", "worker=%d ufrag=%s err=\"cannot add\"", w->index, p->ufrag);
+		return;
+	}
+	cmd->peer = NULL;
+	if (had) {
+		p->last_check_ms = last;
+		cw_sfu_peer_select(w, p, &addr);
+	}
+}
+
 static void apply(struct cw_sfu_worker *w, struct cw_sfu_cmd *cmd)
 {
 	switch (cmd->kind) {
 	case CW_SFU_CMD_ADD_PEER:
-		if (cw_sfu_peer_attach(w, cmd->peer) == 0)
-			cmd->peer = NULL;
-		else
-			cw_warn("sfu.peer", "worker=%d ufrag=%s err=\"cannot add\"", w->index,
-				cmd->peer->ufrag);
+		add_peer(w, cmd);
 		break;
 	case CW_SFU_CMD_DEL_PEER: {
 		struct cw_sfu_peer *p = cw_sfu_peers_remove(&w->peers, cmd->ufrag);

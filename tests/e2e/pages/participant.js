@@ -1,0 +1,105 @@
+// The test page's side of an end-to-end test: the Node test calls window.cw.* through
+// Playwright and reads back plain JSON (events, stats, state).
+
+import { CallwireSession, RealtimeConnection } from "/js/session.js";
+
+const EVENTS = ["participantjoined", "participantleft", "track", "trackremoved",
+	"trackpublished", "trackunpublished", "muted", "unmuted", "dominantspeaker",
+	"timeoutwarning", "ended", "connectionclosed", "error"];
+
+const log = []; // every session event of this page, in order, as JSON
+let stream = null;
+let session = null;
+
+/* An event's detail as JSON: participants and tracks by id. */
+function summarize(detail) {
+	const out = {};
+	for (const [k, v] of Object.entries(detail || {})) {
+		if (k === "participant") {
+			if (v) {
+				out.participantId = v.participantId;
+				out.uid = v.uid;
+			}
+		} else if (k === "track" && v && typeof v.kind === "string" && "readyState" in v)
+			out.trackKind = v.kind;
+		else if (k === "track")
+			out.track = v;
+		else if (k === "stream")
+			out.streamId = v ? v.id : null;
+		else if (k === "error")
+			out.error = `${v && v.code ? v.code + ": " : ""}${v && v.message || v}`;
+		else
+			out[k] = v;
+	}
+	return out;
+}
+
+async function media({ video = true } = {}) {
+	stream = await navigator.mediaDevices.getUserMedia({ audio: true,
+		video: video ? { width: 320, height: 240, frameRate: 15 } : false });
+	return stream.getTracks().map((t) => ({ kind: t.kind, readyState: t.readyState }));
+}
+
+window.cw = {
+	log,
+
+	/** The fake camera and microphone: [{kind, readyState}]. */
+	media,
+
+	/** Authenticates on the realtime WebSocket, then closes it: {user, seq}. */
+	async connect(opts) {
+		const conn = await RealtimeConnection.open(opts);
+		conn.close();
+		return { user: conn.user, seq: conn.ready.seq };
+	},
+
+	/** Joins with the fake devices; resolves what join returned, or {error:{code,message}}. */
+	async join(opts) {
+		try {
+			if (!stream)
+				await media({ video: !(opts.settings && opts.settings.audioOnly) });
+			session = await CallwireSession.join({ ...opts, localStream: stream });
+		} catch (err) {
+			return { error: { code: err.code || "ERR_CLIENT", message: err.message } };
+		}
+		for (const name of EVENTS)
+			session.on(name, (d) => log.push({ name, at: Date.now(), ...summarize(d) }));
+		// Play what arrives, as a client would: Chromium decodes remote audio only for a sink.
+		session.on("track", ({ participantId, track }) => {
+			const el = document.createElement(track.kind === "video" ? "video" : "audio");
+			el.autoplay = true;
+			el.muted = track.kind === "video";
+			el.playsInline = true;
+			el.dataset.participant = participantId;
+			el.srcObject = new MediaStream([track]);
+			document.body.append(el);
+			const drop = () => el.remove();
+			track.addEventListener("ended", drop);
+		});
+		document.getElementById("status").textContent = `joined as ${session.participantId}`;
+		return { participantId: session.participantId, category: session.category,
+			settings: session.settings, participants: [...session.participants.keys()] };
+	},
+
+	stats: () => session.stats(),
+	mute: (kind, muted) => session.mute(kind, muted),
+	leave: () => session.leave(),
+
+	/** What the session knows now. */
+	state() {
+		if (!session)
+			return { state: "none" };
+		return {
+			state: session.state,
+			participantId: session.participantId,
+			participants: [...session.participants.values()].map((p) => ({
+				participantId: p.participantId, uid: p.uid, muted: p.muted, videoPaused: p.videoPaused })),
+			remote: [...session.remoteStreams].map(([id, s]) => ({ participantId: id,
+				tracks: s.getTracks().map((t) => ({ kind: t.kind, readyState: t.readyState })) })),
+			connections: { publish: session.publish.connectionState,
+				subscribe: session.subscribe.connectionState },
+		};
+	},
+};
+
+document.getElementById("status").textContent = "ready";
