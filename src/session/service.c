@@ -579,6 +579,10 @@ static void do_join(struct cw_sessions *s, const struct cw_app *app, const char 
 		return reply_err(out, "ERR_UNAUTHORIZED", "callToken: invalid or expired");
 	if (strcmp(claims.uid, uid) != 0)
 		return reply_err(out, "ERR_FORBIDDEN", "callToken: issued to another user");
+	if ((v = json_object_get(params, "sessionId")) &&
+	    (!json_is_string(v) || strcmp(json_string_value(v), claims.session_id) != 0))
+		return reply_err(out, "ERR_BAD_REQUEST",
+				 "sessionId: not the session of the call token");
 #define BOOL_SETTING(name, dst)                                                                    \
 	if ((v = json_object_get(settings, name)) && !json_is_null(v)) {                           \
 		if (!json_is_boolean(v))                                                           \

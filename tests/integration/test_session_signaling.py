@@ -198,6 +198,8 @@ class SessionSignalingTest(CallTestCase):
             ({"callToken": tok, "offer": CHROMIUM_OFFER, "settings": {"audioOnly": 1}},
              "ERR_BAD_REQUEST", "audioOnly"),
             ({"callToken": tok, "offer": 42}, "ERR_BAD_REQUEST", "offer"),
+            ({"callToken": tok, "offer": CHROMIUM_OFFER, "sessionId": "other"},
+             "ERR_BAD_REQUEST", "sessionId"),
         ]
         for params, code, word in cases:
             with self.subTest(code=code, word=word):
