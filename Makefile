@@ -6,7 +6,7 @@ LISTEN ?= 127.0.0.1:8080
 DATA ?= ./data
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run test test-unit test-asan fuzz bench install clean format
+.PHONY: all deps build run test test-unit test-asan fuzz bench bench-sfu install clean format
 
 all: build
 
@@ -52,6 +52,11 @@ fuzz: deps
 # Benchmarks: results into BENCHMARKS.md's tables (bench/README.md says what each measures).
 bench: build
 	bench/run
+
+# The SFU's load generator, its media plane in-process over loopback: BENCHMARKS.md's SFU
+# section (bench/README.md says what each figure means). About 2.5 minutes.
+bench-sfu: build
+	BUILD=$(BUILD) bench/run-sfu
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
