@@ -7,11 +7,13 @@ import datetime
 import json
 import os
 import platform
-import subprocess
+import sys
 
 tmp = os.environ["TMPD"]
 results = os.environ["RESULTS"]
 root = os.environ["ROOT"]
+sys.path.insert(0, os.path.join(root, "bench"))
+from machine import cpu_model, mem_total_mb, sh  # noqa: E402
 
 
 def load(name):
@@ -26,28 +28,10 @@ def load(name):
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def sh(*cmd):
-    try:
-        return subprocess.run(cmd, cwd=root, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
-def mem_total_mb():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) // 1024
-    return None
 
 
 commit = sh("git", "rev-parse", "--short", "HEAD")

@@ -9,11 +9,13 @@ import json
 import os
 import platform
 import re
-import subprocess
+import sys
 
 tmp = os.environ["TMPD"]
 results = os.environ["RESULTS"]
 root = os.environ["ROOT"]
+sys.path.insert(0, os.path.join(root, "bench"))
+from machine import cpu_model, mem_total_mb, sh  # noqa: E402
 GOAL = 250000.0  # forwarded SRTP packets per second per core
 
 
@@ -25,28 +27,10 @@ def load(name):
         return json.load(f)
 
 
-def sh(*cmd):
-    try:
-        return subprocess.run(cmd, cwd=root, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
-def mem_total_mb():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) // 1024
-    return None
 
 
 commit = os.environ.get("COMMIT") or sh("git", "rev-parse", "--short", "HEAD")
