@@ -11,82 +11,7 @@
 #include "auth/calltoken.h"
 #include "calls/calls.h"
 #include "rt/rt.h"
-#include "session/meetlog.h"
-#include "session/negotiate.h"
-#include "session/room.h"
-#include "session/service.h"
-#include "sfu/sfu.h"
-#include "util/map.h"
-#include "util/util.h"
-
-#define IPS_MAX 8
-#define SLOTS_MAX 64	 /* m-sections of one subscribe connection */
-#define TITLE_MAX 200	 /* settings.title */
-#define IDLE_MAX_S 86400 /* settings.idleTimeout */
-#define KEY_MAX (CW_APPID_MAX * 2 + 2)
-
-/* One m-section of a subscriber's connection: a track of another participant, or a place
- * a gone track left (inactive, reused by the next track of its kind). */
-struct slot {
-	struct cw_neg_sub_track t;
-	char owner[CW_SFU_PART_MAX + 1]; /* the publisher's participant id; "" when gone */
-	char owner_mid[CW_NEG_MID_MAX + 1];
-};
-
-struct session;
-
-struct part {
-	struct session *sess;
-	char id[CW_SFU_PART_MAX + 1];
-	char uid[CW_UID_MAX + 1];
-	bool audio_only;
-	int64_t joined_at;
-	char pub_ufrag[CW_SFU_UFRAG_MAX + 1], pub_pwd[CW_SFU_PWD_MAX + 1];
-	char sub_ufrag[CW_SFU_UFRAG_MAX + 1], sub_pwd[CW_SFU_PWD_MAX + 1];
-	uint64_t sdp_id, pub_version, sub_version;
-	struct cw_neg_track tracks[CW_SFU_TRACKS_MAX];
-	unsigned ntracks;
-	struct slot slots[SLOTS_MAX];
-	unsigned nslots, next_mid;
-	int offer_version; /* of the latest subscribe offer; 0: none yet */
-	bool outstanding;  /* that offer awaits its answer */
-	bool dirty;	   /* the subscribe side changed since that offer */
-	bool sub_added;	   /* the subscribe peer is on the worker */
-};
-
-struct session {
-	struct cw_sessions *svc;
-	char key[KEY_MAX];
-	char app_id[CW_APPID_MAX + 1];
-	char id[CW_APPID_MAX + 1];
-	char room_id[CW_SFU_ROOM_MAX + 1];
-	char title[TITLE_MAX + 1];
-	bool is_call; /* the session of a ringing call */
-	int worker;
-	struct cw_room room;
-	struct cw_meetlog log; /* a meet session's call-log entry */
-	struct part **parts;
-	size_t n, cap;
-	uv_timer_t timer;
-};
-
-struct cw_sessions {
-	uv_loop_t *loop;
-	struct cw_store *store;
-	struct cw_rt *rt;
-	struct cw_calls *calls;
-	const struct cw_auth *auth;
-	struct cw_sfu *sfu;
-	char ips[IPS_MAX][48];
-	unsigned nips;
-	struct cw_map sessions; /* "app/session" -> struct session */
-	struct cw_map peers;	/* ufrag -> struct part (publish and subscribe) */
-	struct cw_map parts;	/* participant id -> struct part */
-	int *load;		/* sessions per worker */
-	uint64_t rooms;		/* room ids handed out */
-	uint64_t nparts;
-	struct cw_room_effects fx;
-};
+#include "session/internal.h"
 
 /* ---- small things ---- */
 
@@ -122,242 +47,6 @@ static const char *str_param(json_t *params, const char *key)
 	return json_string_value(json_object_get(params, key));
 }
 
-static void emit(struct cw_sessions *s, struct session *sess, const struct part *to,
-		 const char *name, json_t *fields, int64_t now)
-{
-	json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "type", "event", "name", name, "sessionId",
-			       sess->id, "to", to->id);
-	char *text;
-
-	if (ev && fields)
-		json_object_update(ev, fields);
-	text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-	json_decref(ev);
-	cw_store_batch_begin(s->store);
-	if (!text || cw_rt_emit(s->rt, sess->app_id, to->uid, text, now) != 0)
-		cw_error("session.event", "app=%s session=%s event=%s err=\"cannot store\"",
-			 sess->app_id, sess->id, name);
-	free(text);
-}
-
-static json_t *track_json(const struct part *p, const struct cw_neg_track *t)
-{
-	char tid[CW_NEG_TRACK_ID_MAX + 1];
-
-	snprintf(tid, sizeof(tid), "%s-%s", p->id, t->mid);
-	return json_pack("{s:s,s:s,s:s}", "trackId", tid, "kind",
-			 t->kind == CW_SDP_AUDIO ? "audio" : "video", "streamId", p->id);
-}
-
-static const struct cw_room_part *room_part(const struct session *sess, const char *pid)
-{
-	for (size_t i = 0; i < sess->room.n; i++) {
-		if (strcmp(sess->room.parts[i].conn, pid) == 0)
-			return &sess->room.parts[i];
-	}
-	return NULL;
-}
-
-static json_t *part_json(const struct part *p)
-{
-	const struct cw_room_part *rp = room_part(p->sess, p->id);
-	json_t *tracks = json_array();
-
-	for (unsigned i = 0; i < p->ntracks; i++)
-		json_array_append_new(tracks, track_json(p, &p->tracks[i]));
-	return json_pack("{s:s,s:s,s:b,s:b,s:I,s:o}", "participantId", p->id, "uid", p->uid,
-			 "muted", rp ? rp->muted : false, "videoPaused",
-			 rp ? rp->video_paused : true, "joinedAt", (json_int_t)p->joined_at,
-			 "tracks", tracks);
-}
-
-static struct part *find_part(const struct session *sess, const char *pid)
-{
-	for (size_t i = 0; i < sess->n; i++) {
-		if (strcmp(sess->parts[i]->id, pid) == 0)
-			return sess->parts[i];
-	}
-	return NULL;
-}
-
-static void hosts_of(const struct cw_sessions *s, int worker, struct cw_sdp_host *hosts)
-{
-	for (unsigned i = 0; i < s->nips; i++) {
-		hosts[i].ip = s->ips[i];
-		hosts[i].port = cw_sfu_port(s->sfu, worker);
-	}
-}
-
-/* ---- the subscribe side ---- */
-
-static bool track_live(const struct session *sess, const struct slot *sl)
-{
-	const struct part *owner;
-
-	if (!sl->owner[0] || !(owner = find_part(sess, sl->owner)))
-		return false;
-	for (unsigned i = 0; i < owner->ntracks; i++) {
-		if (strcmp(owner->tracks[i].mid, sl->owner_mid) == 0 &&
-		    owner->tracks[i].ssrc == sl->t.ssrc)
-			return true;
-	}
-	return false;
-}
-
-static bool has_slot(const struct part *p, const struct part *owner, const struct cw_neg_track *t)
-{
-	for (unsigned i = 0; i < p->nslots; i++) {
-		const struct slot *sl = &p->slots[i];
-		if (strcmp(sl->owner, owner->id) == 0 && strcmp(sl->owner_mid, t->mid) == 0 &&
-		    sl->t.ssrc == t->ssrc)
-			return true;
-	}
-	return false;
-}
-
-/* Brings p's subscribe slots in line with the others' tracks; marks p dirty on change. */
-static void reconcile(struct part *p)
-{
-	struct session *sess = p->sess;
-
-	for (unsigned i = 0; i < p->nslots; i++) {
-		struct slot *sl = &p->slots[i];
-		if (sl->owner[0] && !track_live(sess, sl)) {
-			sl->owner[0] = '\0';
-			p->dirty = true;
-		}
-	}
-	for (size_t k = 0; k < sess->n; k++) {
-		const struct part *q = sess->parts[k];
-		if (q == p)
-			continue;
-		for (unsigned j = 0; j < q->ntracks; j++) {
-			const struct cw_neg_track *t = &q->tracks[j];
-			struct slot *sl = NULL;
-			if (has_slot(p, q, t))
-				continue;
-			for (unsigned i = 0; i < p->nslots && !sl; i++) {
-				if (!p->slots[i].owner[0] && p->slots[i].t.kind == t->kind)
-					sl = &p->slots[i];
-			}
-			if (!sl && p->nslots < SLOTS_MAX) {
-				sl = &p->slots[p->nslots++];
-				memset(sl, 0, sizeof(*sl));
-				sl->t.kind = t->kind;
-				snprintf(sl->t.mid, sizeof(sl->t.mid), "%u", p->next_mid++);
-			}
-			if (!sl)
-				continue; /* full: the track is not offered to p */
-			cw_strlcpy(sl->owner, q->id, sizeof(sl->owner));
-			cw_strlcpy(sl->owner_mid, t->mid, sizeof(sl->owner_mid));
-			sl->t.ssrc = t->ssrc;
-			cw_strlcpy(sl->t.stream_id, q->id, sizeof(sl->t.stream_id));
-			snprintf(sl->t.track_id, sizeof(sl->t.track_id), "%s-%s", q->id, t->mid);
-			p->dirty = true;
-		}
-	}
-}
-
-/* The next subscribe offer of p as JSON {version, sdp}, or NULL (nothing to offer, one is
- * outstanding, or it could not be made). */
-static json_t *next_offer(struct part *p)
-{
-	struct cw_sessions *s = p->sess->svc;
-	struct cw_sdp_host hosts[IPS_MAX];
-	struct cw_neg_sub_track t[SLOTS_MAX];
-	struct cw_neg_local l = {.ufrag = p->sub_ufrag,
-				 .pwd = p->sub_pwd,
-				 .fingerprint = cw_sfu_fingerprint(s->sfu),
-				 .hosts = hosts,
-				 .nhosts = s->nips,
-				 .session_id = p->sdp_id + 1};
-	char why[200], *sdp = NULL;
-	json_t *j;
-
-	if (!p->dirty || p->outstanding || !p->nslots)
-		return NULL;
-	hosts_of(s, p->sess->worker, hosts);
-	for (unsigned i = 0; i < p->nslots; i++) {
-		t[i] = p->slots[i].t;
-		/* A gone track's place: kept, inactive (stopped would drop it from BUNDLE). */
-		if (!p->slots[i].owner[0])
-			t[i].ssrc = 0;
-	}
-	/* The client starts its checks as soon as it has answered, before the answer
-	 * reaches us: the subscribe peer answers them from the first offer on, and takes on
-	 * DTLS when the answer comes (the worker keeps its address). */
-	if (!p->offer_version &&
-	    cw_sfu_add_peer(s->sfu, p->sess->worker, p->sub_ufrag, p->sub_pwd) != 0)
-		return NULL;
-	l.version = ++p->sub_version;
-	if (cw_neg_subscribe_offer(&l, t, p->nslots, &sdp, why, sizeof(why)) != 0) {
-		cw_error("session.offer", "session=%s participant=%s err=\"%s\"", p->sess->id,
-			 p->id, why);
-		return NULL;
-	}
-	j = json_pack("{s:i,s:s}", "version", ++p->offer_version, "sdp", sdp);
-	free(sdp);
-	p->outstanding = true;
-	p->dirty = false;
-	return j;
-}
-
-static void offer_if_needed(struct part *p, int64_t now)
-{
-	json_t *offer = next_offer(p);
-
-	if (!offer)
-		return;
-	emit(p->sess->svc, p->sess, p, "session.offer", offer, now);
-	json_decref(offer);
-}
-
-/* ---- effects of the room ---- */
-
-static void send_room_effects(struct session *sess, int64_t now, const char *reason)
-{
-	struct cw_sessions *s = sess->svc;
-
-	for (size_t i = 0; i < s->fx.n; i++) {
-		const struct cw_room_effect *e = &s->fx.list[i];
-		struct part *to = find_part(sess, e->to_conn);
-		struct part *about = e->about_conn[0] ? find_part(sess, e->about_conn) : NULL;
-		json_t *f = NULL;
-
-		if (!to)
-			continue;
-		switch (e->event) {
-		case CW_ROOM_JOINED:
-			if (!about)
-				continue;
-			f = json_pack("{s:o}", "participant", part_json(about));
-			break;
-		case CW_ROOM_LEFT:
-			f = json_pack("{s:{s:s,s:s},s:s}", "participant", "participantId",
-				      e->about_conn, "uid", e->about, "reason",
-				      reason ? reason : "left");
-			break;
-		case CW_ROOM_MUTED:
-		case CW_ROOM_UNMUTED:
-			if (!about)
-				continue;
-			f = json_pack("{s:o,s:s}", "participant", part_json(about), "kind",
-				      e->kind ? "video" : "audio");
-			break;
-		case CW_ROOM_TIMEOUT_WARN:
-			f = json_pack("{s:I}", "endsAt", (json_int_t)e->at);
-			break;
-		case CW_ROOM_ENDED:
-			f = json_pack("{s:s}", "reason", reason ? reason : "idle_timeout");
-			break;
-		}
-		emit(s, sess, to, cw_room_event_name(e->event), f, now);
-		json_decref(f);
-	}
-	cw_room_effects_free(&s->fx);
-	memset(&s->fx, 0, sizeof(s->fx));
-}
-
 /* ---- participants and sessions ---- */
 
 static void part_free(struct cw_sessions *s, struct part *p)
@@ -369,7 +58,6 @@ static void part_free(struct cw_sessions *s, struct part *p)
 	cw_map_del(&s->parts, p->id);
 	cw_sfu_remove_peer(s->sfu, sess->worker, p->pub_ufrag);
 	cw_sfu_remove_peer(s->sfu, sess->worker, p->sub_ufrag);
-	s->nparts--;
 	free(p);
 }
 
@@ -407,7 +95,7 @@ static void session_end(struct session *sess, const char *reason, int64_t now)
 	cw_info("session.ended", "app=%s session=%s reason=%s participants=%zu", sess->app_id,
 		sess->id, reason, sess->n);
 	cw_room_end(&sess->room, &sess->svc->fx);
-	send_room_effects(sess, now, reason);
+	cw_sess_room_effects(sess, now, reason);
 	session_free(sess);
 }
 
@@ -449,13 +137,13 @@ static void part_leave(struct part *p, const char *reason, int64_t now)
 		for (unsigned j = 0; j < p->ntracks; j++) {
 			json_t *f = json_pack("{s:{s:s,s:s},s:o}", "participant", "participantId",
 					      p->id, "uid", p->uid, "track",
-					      track_json(p, &p->tracks[j]));
-			emit(s, sess, q, "session.track_unpublished", f, now);
+					      cw_sess_track_json(p, &p->tracks[j]));
+			cw_sess_emit(s, sess, q, "session.track_unpublished", f, now);
 			json_decref(f);
 		}
 	}
 	cw_room_leave(&sess->room, p->id, now, &s->fx);
-	send_room_effects(sess, now, reason);
+	cw_sess_room_effects(sess, now, reason);
 	for (i = 0; i < sess->n && sess->parts[i] != p; i++)
 		;
 	memmove(&sess->parts[i], &sess->parts[i + 1], (sess->n - i - 1) * sizeof(*sess->parts));
@@ -467,8 +155,8 @@ static void part_leave(struct part *p, const char *reason, int64_t now)
 	if (i == sess->n)
 		cw_meetlog_leave(&sess->log, s->store, uid, now);
 	for (size_t k = 0; k < sess->n; k++) {
-		reconcile(sess->parts[k]);
-		offer_if_needed(sess->parts[k], now);
+		cw_sess_reconcile(sess->parts[k]);
+		cw_sess_offer_if_needed(sess->parts[k], now);
 	}
 	if (sess->n) {
 		arm_idle(sess, now);
@@ -499,7 +187,7 @@ static void arm_idle(struct session *sess, int64_t now)
 		session_end(sess, "idle_timeout", now);
 		return;
 	}
-	send_room_effects(sess, now, NULL);
+	cw_sess_room_effects(sess, now, NULL);
 	uv_timer_stop(&sess->timer);
 	if (next > 0)
 		uv_timer_start(&sess->timer, on_idle, (uint64_t)(next > now ? next - now : 0), 0);
@@ -656,7 +344,7 @@ static void do_join(struct cw_sessions *s, const struct cw_app *app, const char 
 		goto undo_session;
 	}
 	p->sdp_id &= 0x3fffffffffffffffULL; /* o= session ids fit a signed 64-bit integer */
-	hosts_of(s, sess->worker, hosts);
+	cw_sess_hosts(s, sess->worker, hosts);
 	l = (struct cw_neg_local){.ufrag = p->pub_ufrag,
 				  .pwd = p->pub_pwd,
 				  .fingerprint = cw_sfu_fingerprint(s->sfu),
@@ -712,7 +400,6 @@ static void do_join(struct cw_sessions *s, const struct cw_app *app, const char 
 	cw_map_put(&s->peers, p->pub_ufrag, p);
 	cw_map_put(&s->peers, p->sub_ufrag, p);
 	cw_map_put(&s->parts, p->id, p);
-	s->nparts++;
 	if (rs.start_muted)
 		cw_sfu_set_muted(s->sfu, sess->worker, p->pub_ufrag, CW_SFU_KIND_AUDIO, true);
 	if (rs.audio_only || rs.start_video_paused)
@@ -725,24 +412,24 @@ static void do_join(struct cw_sessions *s, const struct cw_app *app, const char 
 		sess->app_id, sess->id, p->id, uid, sess->worker, p->ntracks);
 
 	/* The others hear of the newcomer, then of its tracks, then get their offers. */
-	send_room_effects(sess, now, NULL);
+	cw_sess_room_effects(sess, now, NULL);
 	others = json_array();
 	for (size_t k = 0; k < sess->n; k++) {
 		struct part *q = sess->parts[k];
 		if (q == p)
 			continue;
-		json_array_append_new(others, part_json(q));
+		json_array_append_new(others, cw_sess_part_json(q));
 		for (unsigned j = 0; j < p->ntracks; j++) {
-			json_t *f = json_pack("{s:o,s:o}", "participant", part_json(p), "track",
-					      track_json(p, &p->tracks[j]));
-			emit(s, sess, q, "session.track_published", f, now);
+			json_t *f = json_pack("{s:o,s:o}", "participant", cw_sess_part_json(p),
+					      "track", cw_sess_track_json(p, &p->tracks[j]));
+			cw_sess_emit(s, sess, q, "session.track_published", f, now);
 			json_decref(f);
 		}
-		reconcile(q);
-		offer_if_needed(q, now);
+		cw_sess_reconcile(q);
+		cw_sess_offer_if_needed(q, now);
 	}
-	reconcile(p);
-	sub = next_offer(p);
+	cw_sess_reconcile(p);
+	sub = cw_sess_next_offer(p);
 	out->result = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:{s:b,s:I,s:s}}", "sessionId", sess->id,
 				"participantId", p->id, "category", sess->is_call ? "call" : "meet",
 				"answer", pub.answer, "subscribe", sub ? sub : json_null(),
@@ -812,7 +499,7 @@ static void do_answer(struct cw_sessions *s, struct part *p, json_t *params, int
 	}
 	p->outstanding = false;
 	out->result = json_object();
-	offer_if_needed(p, now);
+	cw_sess_offer_if_needed(p, now);
 }
 
 static void do_publish(struct cw_sessions *s, struct part *p, json_t *params, int64_t now,
@@ -829,7 +516,7 @@ static void do_publish(struct cw_sessions *s, struct part *p, json_t *params, in
 
 	if (!offer)
 		return reply_err(out, "ERR_BAD_REQUEST", "offer: required string (SDP)");
-	hosts_of(s, sess->worker, hosts);
+	cw_sess_hosts(s, sess->worker, hosts);
 	struct cw_neg_local l = {.ufrag = p->pub_ufrag,
 				 .pwd = p->pub_pwd,
 				 .fingerprint = cw_sfu_fingerprint(s->sfu),
@@ -857,9 +544,10 @@ static void do_publish(struct cw_sessions *s, struct part *p, json_t *params, in
 				kept |= old[i].ssrc == p->tracks[j].ssrc &&
 					strcmp(old[i].mid, p->tracks[j].mid) == 0;
 			if (!kept) {
-				json_t *f = json_pack("{s:o,s:o}", "participant", part_json(p),
-						      "track", track_json(p, &old[i]));
-				emit(s, sess, q, "session.track_unpublished", f, now);
+				json_t *f =
+					json_pack("{s:o,s:o}", "participant", cw_sess_part_json(p),
+						  "track", cw_sess_track_json(p, &old[i]));
+				cw_sess_emit(s, sess, q, "session.track_unpublished", f, now);
 				json_decref(f);
 			}
 		}
@@ -869,14 +557,15 @@ static void do_publish(struct cw_sessions *s, struct part *p, json_t *params, in
 				known |= old[i].ssrc == p->tracks[j].ssrc &&
 					 strcmp(old[i].mid, p->tracks[j].mid) == 0;
 			if (!known) {
-				json_t *f = json_pack("{s:o,s:o}", "participant", part_json(p),
-						      "track", track_json(p, &p->tracks[j]));
-				emit(s, sess, q, "session.track_published", f, now);
+				json_t *f =
+					json_pack("{s:o,s:o}", "participant", cw_sess_part_json(p),
+						  "track", cw_sess_track_json(p, &p->tracks[j]));
+				cw_sess_emit(s, sess, q, "session.track_published", f, now);
 				json_decref(f);
 			}
 		}
-		reconcile(q);
-		offer_if_needed(q, now);
+		cw_sess_reconcile(q);
+		cw_sess_offer_if_needed(q, now);
 	}
 	out->result = json_pack("{s:s}", "answer", pub.answer);
 	free(pub.answer);
@@ -903,7 +592,7 @@ static void do_mute(struct cw_sessions *s, struct part *p, json_t *params, int64
 	}
 	cw_sfu_set_muted(s->sfu, p->sess->worker, p->pub_ufrag,
 			 k ? CW_SFU_KIND_VIDEO : CW_SFU_KIND_AUDIO, json_is_true(muted));
-	send_room_effects(p->sess, now, NULL);
+	cw_sess_room_effects(p->sess, now, NULL);
 	out->result = json_object();
 }
 
@@ -955,14 +644,12 @@ void cw_sessions_media_events(struct cw_sessions *s)
 				p = cw_map_get(&s->parts, ev[i].participant);
 				if (!p)
 					continue;
-				for (size_t k = 0; k < p->sess->n; k++) {
-					json_t *f =
-						json_pack("{s:{s:s,s:s}}", "participant",
-							  "participantId", p->id, "uid", p->uid);
-					emit(s, p->sess, p->sess->parts[k],
-					     "session.dominant_speaker", f, now);
-					json_decref(f);
-				}
+				json_t *f = json_pack("{s:{s:s,s:s}}", "participant",
+						      "participantId", p->id, "uid", p->uid);
+				for (size_t k = 0; k < p->sess->n; k++)
+					cw_sess_emit(s, p->sess, p->sess->parts[k],
+						     "session.dominant_speaker", f, now);
+				json_decref(f);
 				continue;
 			}
 			p = cw_map_get(&s->peers, ev[i].ufrag);
@@ -1083,10 +770,4 @@ void cw_sessions_call_ended(struct cw_sessions *s, const char *app_id, const cha
 	sess = cw_map_get(&s->sessions, key);
 	if (sess && sess->is_call)
 		session_end(sess, "call_ended", now);
-}
-
-void cw_sessions_counts(const struct cw_sessions *s, uint64_t *sessions, uint64_t *participants)
-{
-	*sessions = s ? s->sessions.count : 0;
-	*participants = s ? s->nparts : 0;
 }

@@ -56,7 +56,4 @@ void cw_sessions_media_events(struct cw_sessions *s);
 void cw_sessions_call_ended(struct cw_sessions *s, const char *app_id, const char *session_id,
 			    int64_t now);
 
-/* How many sessions and participants there are, for /metrics. */
-void cw_sessions_counts(const struct cw_sessions *s, uint64_t *sessions, uint64_t *participants);
-
 #endif
