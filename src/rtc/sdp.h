@@ -210,6 +210,9 @@ struct cw_sdp_track {
 	const struct cw_sdp_codec *codecs;
 	unsigned ncodecs;
 	bool stopped; /* offers: the track ended; its m-section stays (port 0, inactive) */
+	/* Offers: a place kept for a later track: a=inactive, still in BUNDLE, no SSRC,
+	 * msid or cname (those may be 0/NULL). */
+	bool inactive;
 };
 
 /*

@@ -310,8 +310,10 @@ static long check_tracks(const struct cw_sdp_track *tracks, unsigned n, struct c
 		if ((t->kind != CW_SDP_AUDIO && t->kind != CW_SDP_VIDEO) || !token(t->mid, 64))
 			return cw__sdp_fail(err, 0, -EINVAL,
 					    "track %u: needs audio/video and a mid", i);
-		if (!t->ssrc || t->rtx_ssrc == t->ssrc || !token(t->stream_id, 255) ||
-		    !token(t->track_id, 255) || !token(t->cname, 255))
+		/* An inactive place has no SSRC or ids: nothing of them is written. */
+		if (!t->inactive &&
+		    (!t->ssrc || t->rtx_ssrc == t->ssrc || !token(t->stream_id, 255) ||
+		     !token(t->track_id, 255) || !token(t->cname, 255)))
 			return cw__sdp_fail(err, 0, -EINVAL,
 					    "track %s: needs an SSRC (and a different RTX SSRC), "
 					    "stream and track ids, and a cname",
@@ -323,8 +325,10 @@ static long check_tracks(const struct cw_sdp_track *tracks, unsigned n, struct c
 		if (nc > CW_SDP_MAX_CODECS)
 			return cw__sdp_fail(err, 0, -EINVAL, "track %s: more than %d codecs",
 					    t->mid, CW_SDP_MAX_CODECS);
-		bytes += (long)(strlen(t->mid) + strlen(t->stream_id) + strlen(t->track_id) +
-				strlen(t->cname) + 4);
+		bytes += (long)strlen(t->mid) + 1;
+		if (!t->inactive)
+			bytes += (long)(strlen(t->stream_id) + strlen(t->track_id) +
+					strlen(t->cname) + 3);
 		for (unsigned k = 0; k < nc; k++) {
 			bool dup = false;
 
@@ -667,7 +671,7 @@ int cw_sdp_offer(struct cw_sdp **offerp, const struct cw_sdp_local *local,
 		m->rtp = m->rtcp_mux = m->rtcp_rsize = true;
 		m->mid = cw__sdp_keep_str(s, tr->mid);
 		m->port = tr->stopped ? 0 : 9;
-		m->dir = tr->stopped ? CW_SDP_INACTIVE : CW_SDP_SENDONLY;
+		m->dir = tr->stopped || tr->inactive ? CW_SDP_INACTIVE : CW_SDP_SENDONLY;
 		/* Our defaults go through caps (an audio-only session has no H.264); the
 		 * caller's own list is taken as given. */
 		for (unsigned k = 0; k < nc; k++) {
@@ -691,7 +695,8 @@ int cw_sdp_offer(struct cw_sdp **offerp, const struct cw_sdp_local *local,
 		set_ice(m, &t, CW_SDP_SETUP_ACTPASS, cands, tr->stopped ? 0 : local->nhosts);
 		if (tr->stopped)
 			continue;
-		add_track(s, m, tr);
+		if (!tr->inactive)
+			add_track(s, m, tr);
 		s->bundle[s->nbundle++] = m->mid;
 	}
 	return finish(s, offerp, err);

@@ -199,6 +199,7 @@ int cw_neg_subscribe_offer(const struct cw_neg_local *local, const struct cw_neg
 		tracks[i].track_id = t[i].track_id;
 		tracks[i].cname = t[i].stream_id;
 		tracks[i].stopped = t[i].stopped;
+		tracks[i].inactive = t[i].inactive;
 	}
 	err = cw_sdp_offer(&offer, &sl, tracks, n, &e);
 	free(tracks);

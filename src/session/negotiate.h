@@ -56,6 +56,7 @@ struct cw_neg_sub_track {
 	char stream_id[CW_SFU_PART_MAX + 1]; /* the publisher's participant id */
 	char track_id[CW_NEG_TRACK_ID_MAX + 1];
 	bool stopped;
+	bool inactive; /* a gone track's place, kept for the next one */
 };
 
 /* The server's offer on a subscribe connection (malloc'd text in *text). */

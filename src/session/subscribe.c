@@ -106,8 +106,7 @@ json_t *cw_sess_next_offer(struct part *p)
 	for (unsigned i = 0; i < p->nslots; i++) {
 		t[i] = p->slots[i].t;
 		/* A gone track's place: kept, inactive (stopped would drop it from BUNDLE). */
-		if (!p->slots[i].owner[0])
-			t[i].ssrc = 0;
+		t[i].inactive = !p->slots[i].owner[0];
 	}
 	/* The client starts its checks as soon as it has answered, before the answer
 	 * reaches us: the subscribe peer answers them from the first offer on, and takes on

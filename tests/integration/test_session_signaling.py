@@ -161,6 +161,38 @@ class SessionSignalingTest(CallTestCase):
         again = ws_b.request("session.leave", {"sessionId": "room2", "participantId": pb})
         self.assertEqual(again["error"]["code"], "ERR_NOT_FOUND")
 
+    def test_a_gone_participants_places_stay_inactive_and_are_reused(self):
+        a = self.join("alice", "room9")
+        pa = a["participantId"]
+        b = self.join("bob", "room9", offer=offer_with_ssrcs(1))
+        pb = b["participantId"]
+        first = self.event("alice", "session.offer", to=pa)
+        self.ws["alice"].result("session.answer", {
+            "sessionId": "room9", "participantId": pa, "version": first["version"],
+            "sdp": CHROMIUM_ANSWER})
+        self.ws["bob"].result("session.leave", {"sessionId": "room9", "participantId": pb})
+
+        # Bob's places stay in alice's next offer: inactive, on the bundled transport.
+        gone = self.event("alice", "session.offer", to=pa)
+        self.assertEqual(gone["version"], first["version"] + 1)
+        sdp = gone["sdp"]
+        self.assertEqual(len(media_lines(sdp)), 2)
+        self.assertTrue(all(port != "0" for _, port in media_lines(sdp)), sdp)
+        self.assertEqual(sdp.count("a=inactive"), 2, sdp)
+        self.assertEqual(ssrcs_of(sdp), set())
+        self.assertNotIn("a=msid:", sdp)
+        self.assertRegex(sdp, r"a=group:BUNDLE \S+ \S+")
+        self.ws["alice"].result("session.answer", {
+            "sessionId": "room9", "participantId": pa, "version": gone["version"],
+            "sdp": CHROMIUM_ANSWER})
+
+        # Carol's tracks take the same places.
+        self.join("carol", "room9", offer=offer_with_ssrcs(2))
+        again = self.event("alice", "session.offer", to=pa)
+        self.assertEqual(len(media_lines(again["sdp"])), 2)
+        self.assertEqual(ssrcs_of(again["sdp"]), {SSRCS[0] + 2, SSRCS[1] + 2})
+        self.assertNotIn("a=inactive", again["sdp"])
+
     def test_a_lone_participant_is_warned_then_the_session_ends(self):
         a = self.join("alice", "lonely", idleTimeout=1)
         self.assertEqual(a["settings"]["idleTimeout"], 1)

@@ -724,6 +724,42 @@ static void subscriber_offer_carries_each_track(void **state)
 	cw_sdp_free(pub);
 }
 
+/* A gone track's place in a subscriber offer: inactive, still bundled, nothing of a track. */
+static void subscriber_offer_keeps_an_inactive_place(void **state)
+{
+	struct cw_sdp_local l = local_with(NULL);
+	struct cw_sdp_track tracks[] = {
+		{.kind = CW_SDP_AUDIO,
+		 .mid = "0",
+		 .ssrc = 11,
+		 .stream_id = "bob",
+		 .track_id = "bob-mic",
+		 .cname = "bob-cn"},
+		{.kind = CW_SDP_VIDEO, .mid = "1", .inactive = true},
+	};
+	struct cw_sdp *s = NULL, *a = NULL;
+	const struct cw_sdp_media *m;
+
+	(void)state;
+	assert_int_equal(cw_sdp_offer(&s, &l, tracks, 2, NULL), 0);
+	assert_int_equal(s->nbundle, 2);
+	assert_string_equal(s->bundle[1], "1");
+	m = &s->media[1];
+	assert_int_not_equal(m->port, 0);
+	assert_int_equal(m->dir, CW_SDP_INACTIVE);
+	assert_int_equal(m->nssrcs, 0);
+	assert_null(m->msid_track);
+	assert_int_equal(m->transport.setup, CW_SDP_SETUP_ACTPASS);
+	assert_true(m->ncodecs > 0);
+	assert_round_trip(s);
+	/* The answer to it keeps the place inactive, on the bundled transport. */
+	assert_int_equal(cw_sdp_answer(&a, s, &l, NULL, 0, NULL), 0);
+	assert_int_not_equal(a->media[1].port, 0);
+	assert_int_equal(a->media[1].dir, CW_SDP_INACTIVE);
+	cw_sdp_free(a);
+	cw_sdp_free(s);
+}
+
 static void offer_refuses_bad_local_parameters_and_tracks(void **state)
 {
 	struct cw_sdp_caps audio = {CW_SDP_CODEC_OPUS, CW_SDP_FB_ALL, CW_SDP_EXT_ALL, false};
@@ -1091,6 +1127,7 @@ int main(void)
 		cmocka_unit_test(without_bundle_or_rtcp_mux_sections_are_rejected),
 		cmocka_unit_test(h264_is_ours_only_in_mode_1_constrained_baseline),
 		cmocka_unit_test(subscriber_offer_carries_each_track),
+		cmocka_unit_test(subscriber_offer_keeps_an_inactive_place),
 		cmocka_unit_test(offer_refuses_bad_local_parameters_and_tracks),
 		cmocka_unit_test(chromium_answer_to_our_offer_parses),
 		cmocka_unit_test(writer_reports_the_size_it_needs),
