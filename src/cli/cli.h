@@ -2,6 +2,7 @@
 #ifndef CW_CLI_H
 #define CW_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "auth/auth.h"
@@ -20,6 +21,7 @@ struct cw_config {
 	char media_ports[32];  /* "MIN-MAX" UDP ports of the media workers; "" = any */
 	char public_ip[256];   /* addresses put into ICE candidates, comma-separated */
 	char media_workers[8]; /* worker threads; "" = one per core */
+	char web[1024];	       /* the browser client's folder; "" = the default; "none" */
 };
 
 /* Fills cfg from, in increasing precedence: defaults, the config file (--config FILE or
@@ -30,8 +32,10 @@ int cw_config_load(struct cw_config *cfg, int argc, char **argv, char *err, size
 /* Splits "host:port". Returns 0 or -EINVAL. */
 int cw_parse_listen(const char *listen, char *host, size_t hostsz, int *port);
 
-/* Creates the demo app (alice, bob, carol) when the store has no app yet, and prints how to
- * log in. Credentials are kept in <data>/demo.json (mode 0600) and reprinted later. */
-int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *listen);
+/* Creates the demo app (alice, bob, carol, and the group team of all three) when the store
+ * has no app yet, and prints how to log in: first in the browser client when the server
+ * serves it (browser), then from the command line. Credentials are kept in
+ * <data>/demo.json (mode 0600) and reprinted later. */
+int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *listen, bool browser);
 
 #endif

@@ -34,6 +34,9 @@ static int set(struct cw_config *cfg, const char *key, const char *value, char *
 	} else if (strcmp(key, "media_workers") == 0) {
 		dst = cfg->media_workers;
 		size = sizeof(cfg->media_workers);
+	} else if (strcmp(key, "web") == 0) {
+		dst = cfg->web;
+		size = sizeof(cfg->web);
 	} else {
 		snprintf(err, errsz, "unknown setting '%s'", key);
 		return -EINVAL;
@@ -99,6 +102,7 @@ int cw_config_load(struct cw_config *cfg, int argc, char **argv, char *err, size
 		{"CALLWIRE_MEDIA_PORTS", "media_ports"},
 		{"CALLWIRE_PUBLIC_IP", "public_ip"},
 		{"CALLWIRE_MEDIA_WORKERS", "media_workers"},
+		{"CALLWIRE_WEB", "web"},
 	};
 	const char *file = getenv("CALLWIRE_CONFIG");
 	int rc;
@@ -145,6 +149,8 @@ int cw_config_load(struct cw_config *cfg, int argc, char **argv, char *err, size
 			rc = set(cfg, "public_ip", argv[++i], err, errsz);
 		else if (strcmp(a, "--media-workers") == 0)
 			rc = set(cfg, "media_workers", argv[++i], err, errsz);
+		else if (strcmp(a, "--web") == 0)
+			rc = set(cfg, "web", argv[++i], err, errsz);
 		else {
 			snprintf(err, errsz, "unknown option '%s'", a);
 			return -EINVAL;

@@ -1,4 +1,4 @@
-/* demo: a ready-to-use app with three users for `make run` on a new data folder. */
+/* demo: a ready-to-use app with three users and a group for `make run` on a new data folder. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,31 +11,60 @@
 #include "cli/cli.h"
 #include "util/util.h"
 
-static void print_banner(const char *app_id, const char *auth_key, const char *listen,
-			 const char *path)
+/* The server's base URL for people: a wildcard listen address is reached on loopback, and
+ * an IPv6 address goes in brackets. */
+static void base_url(const char *listen, char *out, size_t size)
 {
-	printf("\n"
-	       "  callwire demo app\n"
-	       "    app id    %s\n"
+	char host[256];
+	int port;
+
+	if (cw_parse_listen(listen, host, sizeof(host), &port) != 0) {
+		snprintf(out, size, "http://%s", listen);
+		return;
+	}
+	if (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	    strcmp(host, "[::]") == 0 || strcmp(host, "*") == 0)
+		cw_strlcpy(host, "127.0.0.1", sizeof(host));
+	if (strchr(host, ':') && host[0] != '[')
+		snprintf(out, size, "http://[%s]:%d", host, port);
+	else
+		snprintf(out, size, "http://%s:%d", host, port);
+}
+
+static void print_banner(const char *app_id, const char *auth_key, const char *listen,
+			 const char *path, bool browser)
+{
+	char url[300];
+
+	base_url(listen, url, sizeof(url));
+	printf("\n  callwire demo app\n");
+	if (browser)
+		printf("    open %s/#/login?app=%s&authKey=%s\n"
+		       "    in two browser windows and log in as alice in one and bob in the "
+		       "other\n"
+		       "\n",
+		       url, app_id, auth_key);
+	printf("    app id    %s\n"
 	       "    auth key  %s   (development logins; kept in %s)\n"
 	       "    users     alice, bob, carol\n"
+	       "    group     team (alice, bob, carol)\n"
 	       "\n"
 	       "  ring bob from the command line (two terminals; callwire is build/callwire\n"
 	       "  after make, or on PATH after make install):\n"
-	       "    callwire login --server http://%s --app %s --uid bob --auth-key %s "
+	       "    callwire login --server %s --app %s --uid bob --auth-key %s "
 	       "--session bob.json\n"
 	       "    callwire listen --session bob.json\n"
-	       "    callwire login --server http://%s --app %s --uid alice --auth-key %s "
+	       "    callwire login --server %s --app %s --uid alice --auth-key %s "
 	       "--session alice.json\n"
 	       "    callwire call bob --wait --session alice.json\n"
 	       "\n"
 	       "  or log in as alice over REST:\n"
-	       "    curl -s -X POST http://%s/v1/apps/%s/login \\\n"
+	       "    curl -s -X POST %s/v1/apps/%s/login \\\n"
 	       "         -H 'Content-Type: application/json' \\\n"
 	       "         -d '{\"uid\":\"alice\",\"authKey\":\"%s\"}'\n"
 	       "  then send the authToken it returns as 'Authorization: Bearer <token>'.\n\n",
-	       app_id, auth_key, path, listen, app_id, auth_key, listen, app_id, auth_key, listen,
-	       app_id, auth_key);
+	       app_id, auth_key, path, url, app_id, auth_key, url, app_id, auth_key, url, app_id,
+	       auth_key);
 	fflush(stdout);
 }
 
@@ -44,6 +73,8 @@ static int create_demo(struct cw_store *store, const char *path, json_t **out)
 	static const char *const users[][2] = {
 		{"alice", "Alice"}, {"bob", "Bob"}, {"carol", "Carol"}};
 	char auth_key[CW_SECRET_MAX], rest_key[CW_SECRET_MAX];
+	char members[CW_ARRAY_SIZE(users)][CW_UID_MAX + 1];
+	struct cw_group team = {.members = members};
 	struct cw_app app;
 	char *text = NULL;
 	int fd, err;
@@ -58,7 +89,14 @@ static int create_demo(struct cw_store *store, const char *path, json_t **out)
 		u.created_at = u.updated_at = app.created_at;
 		if ((err = cw_store_user_create(store, app.id, &u)))
 			return err;
+		cw_strlcpy(team.members[i], users[i][0], sizeof(team.members[i]));
 	}
+	cw_strlcpy(team.guid, "team", sizeof(team.guid));
+	team.name = (char *)"Team";
+	team.n_members = CW_ARRAY_SIZE(users);
+	team.created_at = app.created_at;
+	if ((err = cw_store_group_create(store, app.id, &team, NULL)))
+		return err;
 
 	*out = json_pack("{s:s,s:s,s:s}", "appId", app.id, "authKey", auth_key, "restApiKey",
 			 rest_key);
@@ -72,7 +110,7 @@ static int create_demo(struct cw_store *store, const char *path, json_t **out)
 	return err;
 }
 
-int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *listen)
+int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *listen, bool browser)
 {
 	char path[2048];
 	struct cw_app *apps = NULL;
@@ -101,7 +139,7 @@ int cw_demo_ensure(struct cw_store *store, const char *data_dir, const char *lis
 			return 0; /* an existing folder without demo app: just serve it */
 	}
 	print_banner(json_string_value(json_object_get(demo, "appId")),
-		     json_string_value(json_object_get(demo, "authKey")), listen, path);
+		     json_string_value(json_object_get(demo, "authKey")), listen, path, browser);
 	json_decref(demo);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* serve: `callwire serve`, the server process. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,10 +144,43 @@ static void usage(void)
 		"usage: callwire serve [--listen HOST:PORT] [--data DIR] [--config FILE]\n"
 		"                      [--log-level debug|info|warn|error] [--demo]\n"
 		"                      [--media-ports MIN-MAX] [--media-workers N]\n"
-		"                      [--public-ip IP[,IP…]]\n"
+		"                      [--public-ip IP[,IP…]] [--web DIR|none]\n"
 		"environment: CALLWIRE_LISTEN, CALLWIRE_DATA, CALLWIRE_MASTER_KEY, "
 		"CALLWIRE_CONFIG, CALLWIRE_LOG_LEVEL,\n"
-		"             CALLWIRE_MEDIA_PORTS, CALLWIRE_MEDIA_WORKERS, CALLWIRE_PUBLIC_IP\n");
+		"             CALLWIRE_MEDIA_PORTS, CALLWIRE_MEDIA_WORKERS, CALLWIRE_PUBLIC_IP, "
+		"CALLWIRE_WEB\n");
+}
+
+/* The browser client's folder, resolved into root (empty: serve none). The one configured,
+ * else the source tree's web/ while it exists, else the installed one. A configured folder
+ * that is not there fails the start; a missing default only means no browser client. */
+static int web_folder(const struct cw_config *cfg, char root[PATH_MAX])
+{
+	static const char *const defaults[] = {CW_WEB_DIR, CW_WEB_INSTALL_DIR};
+	struct stat st;
+
+	root[0] = '\0';
+	if (strcmp(cfg->web, "none") == 0)
+		return 0;
+	if (cfg->web[0]) {
+		if (!realpath(cfg->web, root) || stat(root, &st) != 0) {
+			fprintf(stderr, "callwire serve: --web %s: %s\n", cfg->web,
+				strerror(errno));
+			return -EINVAL;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "callwire serve: --web %s: not a folder\n", cfg->web);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < CW_ARRAY_SIZE(defaults); i++) {
+		if (realpath(defaults[i], root) && stat(root, &st) == 0 && S_ISDIR(st.st_mode))
+			return 0;
+	}
+	root[0] = '\0';
+	cw_warn("web.missing", "tried=%s,%s", CW_WEB_DIR, CW_WEB_INSTALL_DIR);
+	return 0;
 }
 
 /* The media plane's settings: its sockets bind the listen address (or every address when
@@ -221,7 +255,7 @@ int cw_cmd_serve(int argc, char **argv)
 	struct cw_config cfg;
 	struct cw_auth auth;
 	struct server s;
-	char err[512], host[256], master[CW_SECRET_MAX], dbpath[1100];
+	char err[512], host[256], master[CW_SECRET_MAX], dbpath[1100], web[PATH_MAX];
 	int rc = 1, port;
 
 	if (argc > 0 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
@@ -240,6 +274,8 @@ int cw_cmd_serve(int argc, char **argv)
 	}
 	if (media_config(&cfg, host, &mcfg) != 0)
 		return 2;
+	if (web_folder(&cfg, web) != 0)
+		return 1;
 	if (mkdirs(cfg.data) != 0) {
 		fprintf(stderr, "callwire serve: cannot create data folder %s: %s\n", cfg.data,
 			strerror(errno));
@@ -258,7 +294,7 @@ int cw_cmd_serve(int argc, char **argv)
 	cw_auth_init(&auth, store, master);
 	explicit_bzero(master, sizeof(master));
 	explicit_bzero(cfg.master_key, sizeof(cfg.master_key));
-	if (cfg.demo && cw_demo_ensure(store, cfg.data, cfg.listen) != 0)
+	if (cfg.demo && cw_demo_ensure(store, cfg.data, cfg.listen, web[0] != '\0') != 0)
 		goto out_store;
 
 	memset(&s, 0, sizeof(s));
@@ -314,6 +350,7 @@ int cw_cmd_serve(int argc, char **argv)
 	hcfg.port = port;
 	hcfg.sfu = s.sfu;
 	hcfg.sessions = s.sessions;
+	hcfg.web_root = web[0] ? web : NULL;
 	if (cw_http_start(&s.http, &s.loop, &hcfg, store, &auth, s.calls, s.rt) != 0) {
 		fprintf(stderr, "callwire serve: cannot listen on %s\n", cfg.listen);
 		s.stopping = 1;
@@ -333,8 +370,8 @@ int cw_cmd_serve(int argc, char **argv)
 		uv_run(&s.loop, UV_RUN_DEFAULT);
 		goto out_loop;
 	}
-	cw_info("server.started", "listen=%s data=%s store=%s", cfg.listen, cfg.data,
-		store->ops->name);
+	cw_info("server.started", "listen=%s data=%s store=%s web=%s", cfg.listen, cfg.data,
+		store->ops->name, web[0] ? web : "none");
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	cw_http_free(s.http);
 	cw_rt_free(s.rt);

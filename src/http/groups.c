@@ -1,4 +1,5 @@
-/* groups: the app's groups and their members (REST key or master key). */
+/* groups: the app's groups and their members (REST key or master key; a user may read the
+ * groups they are a member of). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,22 @@
 #include "util/util.h"
 
 #define ADMIN CW_ALLOW(CW_CRED_MASTER) | CW_ALLOW(CW_CRED_REST)
+#define READ ADMIN | CW_ALLOW(CW_CRED_TOKEN)
+
+/* The uid whose groups an auth token may see, or NULL for the app's keys (every group). */
+static const char *reader(const struct cw_req *req)
+{
+	return req->cred.kind == CW_CRED_TOKEN ? req->cred.uid : NULL;
+}
+
+static bool has_member(const struct cw_group *group, const char *uid)
+{
+	for (size_t i = 0; i < group->n_members; i++) {
+		if (strcmp(group->members[i], uid) == 0)
+			return true;
+	}
+	return false;
+}
 
 void cw_h_group_create(struct cw_req *req)
 {
@@ -41,16 +58,22 @@ out:
 void cw_h_group_get(struct cw_req *req)
 {
 	struct cw_group group;
+	const char *uid;
 	int err;
 
-	if (!cw_req_app_auth(req, ADMIN))
+	if (!cw_req_app_auth(req, READ))
 		return;
 	err = cw_store_group_get(req->store, req->app.id, req->id, &group);
 	if (err) {
 		cw_reply_errno(req, err, "group");
 		return;
 	}
-	cw_reply_json(req, 200, cw_group_json(&group));
+	/* To anyone outside it, a group does not exist: its guid does not leak either. */
+	uid = reader(req);
+	if (uid && !has_member(&group, uid))
+		cw_reply_errno(req, -ENOENT, "group");
+	else
+		cw_reply_json(req, 200, cw_group_json(&group));
 	cw_group_free(&group);
 }
 
@@ -63,10 +86,10 @@ void cw_h_groups_list(struct cw_req *req)
 	bool more;
 	int limit, err;
 
-	if (!cw_req_app_auth(req, ADMIN) || !cw_req_page(req, &limit, after))
+	if (!cw_req_app_auth(req, READ) || !cw_req_page(req, &limit, after))
 		return;
-	err = cw_store_group_list(req->store, req->app.id, after, (size_t)limit, &groups, &n,
-				  &more);
+	err = cw_store_group_list(req->store, req->app.id, reader(req), after, (size_t)limit,
+				  &groups, &n, &more);
 	if (err) {
 		cw_reply_errno(req, err, "app");
 		return;

@@ -21,6 +21,9 @@ struct cw_http_config {
 	int port;
 	const struct cw_sfu *sfu;     /* the media plane, for /metrics (may be NULL) */
 	struct cw_sessions *sessions; /* media sessions, for session.* requests (may be NULL) */
+	/* The web folder's real path (realpath()), whose files are served at / outside the
+	 * API, or NULL to serve none. Copied. */
+	const char *web_root;
 };
 
 /* Starts serving HTTP, and the realtime WebSocket of rt, on loop. Everything passed in

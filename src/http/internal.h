@@ -43,6 +43,10 @@ struct cw_route;
 struct cw_calls;
 struct cw_rt;
 
+/* Room for the extra response headers of one request (cw_reply_header). */
+#define CW_REQ_HEADERS_MAX 8
+#define CW_REQ_HEADER_TEXT 1024
+
 /* One HTTP request and its response, independent of libwebsockets. */
 struct cw_req {
 	struct cw_store *store;
@@ -60,6 +64,10 @@ struct cw_req {
 	size_t body_len;
 	int64_t now; /* Unix ms at the start of the request */
 
+	/* For the files of the web folder (static.c). */
+	const char *web_root;	   /* the folder's real path, or NULL: no files are served */
+	const char *if_none_match; /* the If-None-Match header, or NULL */
+
 	/* Filled by routing. */
 	const struct cw_route *route;
 	char app_id[CW_APPID_MAX + 1];
@@ -76,6 +84,18 @@ struct cw_req {
 	const char *content_type;
 	char allow[64];
 	int retry_after; /* seconds for a Retry-After header, 0 = none */
+
+	/* Cache-Control, static text; NULL: "no-store". */
+	const char *cache_control;
+	/* Send the headers only, with Content-Length still resp_len (a 304); the server also
+	 * leaves out the body of every answer to HEAD. resp may then be NULL. */
+	bool omit_body;
+	/* More headers, set by cw_reply_header: name and value offsets into header_text. */
+	struct {
+		uint16_t name, value;
+	} headers[CW_REQ_HEADERS_MAX];
+	size_t n_headers, header_text_len;
+	char header_text[CW_REQ_HEADER_TEXT];
 };
 
 typedef void (*cw_handler)(struct cw_req *req);
@@ -89,9 +109,13 @@ struct cw_route {
 void cw_dispatch(struct cw_req *req);
 void cw_req_release(struct cw_req *req);
 
-/* Replies. json is stolen. */
+/* Replies. json is stolen. A new reply drops the extra headers, cache control and
+ * omit_body of the one it replaces. */
 void cw_reply_json(struct cw_req *req, int status, json_t *json);
 void cw_reply_text(struct cw_req *req, int status, const char *type, char *text, size_t len);
+/* Adds a header to the reply already set; name is lowercase without the colon. Both are
+ * copied. Returns 0, or -ENOSPC when the request has no room left for it. */
+int cw_reply_header(struct cw_req *req, const char *name, const char *value);
 void cw_reply_empty(struct cw_req *req, int status);
 void cw_reply_error(struct cw_req *req, enum cw_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -163,6 +187,12 @@ void cw_h_call_reject(struct cw_req *req);
 void cw_h_call_cancel(struct cw_req *req);
 void cw_h_call_end(struct cw_req *req);
 void cw_h_session_token(struct cw_req *req);
+
+/* Static files of the web folder (static.c): answers a request for a path outside the
+ * API. Needs req->web_root. */
+void cw_static_serve(struct cw_req *req);
+/* Whether path belongs to the web folder rather than the API: not /v1 or under it. */
+bool cw_static_path(const char *path);
 
 /* Runs a WebSocket request through the same handlers as REST (ws.c). */
 void cw_ws_request(struct cw_req *tmpl, const char *method, json_t *params, char **result,

@@ -33,6 +33,27 @@ void cw_reply_text(struct cw_req *req, int status, const char *type, char *text,
 	req->content_type = type;
 	req->resp = text;
 	req->resp_len = len;
+	req->cache_control = NULL;
+	req->omit_body = false;
+	req->n_headers = 0;
+	req->header_text_len = 0;
+}
+
+int cw_reply_header(struct cw_req *req, const char *name, const char *value)
+{
+	size_t nlen = strlen(name), vlen = strlen(value), at = req->header_text_len;
+
+	/* Stored as "name:\0value\0", the form libwebsockets takes names in. */
+	if (req->n_headers == CW_REQ_HEADERS_MAX || nlen + vlen + 3 > sizeof(req->header_text) - at)
+		return -ENOSPC;
+	memcpy(req->header_text + at, name, nlen);
+	memcpy(req->header_text + at + nlen, ":", 2);
+	memcpy(req->header_text + at + nlen + 2, value, vlen + 1);
+	req->headers[req->n_headers].name = (uint16_t)at;
+	req->headers[req->n_headers].value = (uint16_t)(at + nlen + 2);
+	req->n_headers++;
+	req->header_text_len = at + nlen + vlen + 3;
+	return 0;
 }
 
 void cw_reply_json(struct cw_req *req, int status, json_t *json)

@@ -34,6 +34,10 @@ static const struct cw_route routes[] = {
 	{"/v1/apps/{appId}/sessions/{sessionId}/token", .post = cw_h_session_token},
 };
 
+/* Not matched by path: the router hands it the requests for the web folder, so that logs
+ * and metrics name them route="static". */
+static const struct cw_route static_route = {.pattern = "static"};
+
 const char *cw_method_name(int method)
 {
 	switch (method) {
@@ -193,6 +197,12 @@ void cw_dispatch(struct cw_req *req)
 		return;
 	}
 	req->app_id[0] = req->id[0] = req->sub[0] = '\0';
+	/* Outside the API, paths name files of the web folder, when there is one. */
+	if (req->web_root && cw_static_path(req->path)) {
+		req->route = &static_route;
+		cw_static_serve(req);
+		return;
+	}
 	cw_reply_error(req, CW_E_NOT_FOUND, "no route for %s", req->path);
 }
 

@@ -24,6 +24,7 @@ struct cw_http {
 	struct cw_calls *calls;
 	struct cw_rt *rt;
 	struct cw_sessions *sessions;
+	char *web_root; /* the web folder's real path, or NULL */
 	struct lws_protocols protocols[3];
 	struct txn *held; /* answered during the open batch, sent after its commit */
 };
@@ -32,10 +33,10 @@ struct cw_http {
 struct txn {
 	struct lws *wsi;
 	struct txn *held_next, **held_prevp;
-	char *path, *query, *bearer;
+	char *path, *query, *bearer, *if_none_match;
 	char *body;
 	size_t body_len, body_cap;
-	bool too_large, close_after, malformed, dispatched, responding, headers_sent;
+	bool too_large, close_after, malformed, nul, dispatched, responding, headers_sent;
 	size_t resp_off;
 	uint64_t t0;
 	struct cw_req req;
@@ -60,6 +61,7 @@ static void txn_reset(struct txn *t)
 	if (t->bearer)
 		explicit_bzero(t->bearer, strlen(t->bearer));
 	free(t->bearer);
+	free(t->if_none_match);
 	free(t->body);
 	cw_req_release(&t->req);
 	memset(t, 0, sizeof(*t));
@@ -121,6 +123,12 @@ static char *query_dup(struct lws *wsi)
 	return q;
 }
 
+/* The body goes out unless the answer is headers only: to HEAD, or a 304. */
+static size_t body_len(const struct cw_req *r)
+{
+	return r->omit_body || r->method == CW_HEAD ? 0 : r->resp_len;
+}
+
 static void log_request(struct cw_http *h, struct txn *t)
 {
 	const char *route = t->req.route ? t->req.route->pattern : "unmatched";
@@ -129,7 +137,7 @@ static void log_request(struct cw_http *h, struct txn *t)
 	cw_metrics_request(h->metrics, route, t->req.method, t->req.status);
 	cw_info("http.request", "method=%s route=%s path=%s status=%d ms=%.3f bytes=%zu",
 		cw_method_name(t->req.method), route, t->path ? t->path : "-", t->req.status, ms,
-		t->req.resp_len);
+		body_len(&t->req));
 }
 
 /* Runs the request and asks for a WRITEABLE callback, where the response is sent. */
@@ -156,6 +164,8 @@ static void respond(struct cw_http *h, struct lws *wsi, struct txn *t)
 	r->path = t->path;
 	r->query = t->query ? t->query : "";
 	r->bearer = t->bearer ? bearer ? bearer : "" : NULL;
+	r->if_none_match = t->if_none_match;
+	r->web_root = h->web_root;
 	r->body = t->body;
 	r->body_len = t->too_large ? CW_BODY_MAX + 1 : t->body_len;
 	r->now = cw_now_ms();
@@ -165,6 +175,8 @@ static void respond(struct cw_http *h, struct lws *wsi, struct txn *t)
 		cw_reply_error(r, CW_E_BAD_REQUEST,
 			       "malformed request line: the path has a control character; ids "
 			       "(appId, uid, guid) allow only [A-Za-z0-9_.@-]");
+	} else if (t->nul) {
+		cw_reply_error(r, CW_E_NOT_FOUND, "no route or file has a NUL in its path");
 	} else if (t->too_large && t->close_after) {
 		cw_reply_error(r, CW_E_TOO_LARGE, "body: larger than %d bytes", CW_BODY_MAX);
 	} else {
@@ -217,10 +229,11 @@ void cw_http_ws_request(struct cw_http *h, const struct cw_cred *cred, const cha
 	cw_ws_request(&tmpl, method, params, result, error);
 }
 
-static int on_request(struct cw_http *h, struct lws *wsi, struct txn *t, const char *path)
+static int on_request(struct cw_http *h, struct lws *wsi, struct txn *t, const char *path,
+		      size_t len)
 {
 	char *clen;
-	long long len = 0;
+	long long clen_value = 0;
 
 	txn_reset(t);
 	t->t0 = cw_mono_ns();
@@ -228,6 +241,7 @@ static int on_request(struct cw_http *h, struct lws *wsi, struct txn *t, const c
 	t->path = strdup(path ? path : "/");
 	t->query = query_dup(wsi);
 	t->bearer = header_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	t->if_none_match = header_dup(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH);
 	if (!t->path || !t->query)
 		return -1;
 	/* libwebsockets 4.1 ends the request line at a percent-decoded CR or LF, so
@@ -240,21 +254,28 @@ static int on_request(struct cw_http *h, struct lws *wsi, struct txn *t, const c
 		return 0;
 	}
 
+	/* Nor on a path cut short at a percent-decoded NUL: "/%00/x" arrives as "/", and its
+	 * full length says so. No route or file has such a name. (libwebsockets itself drops
+	 * a NUL that ends the path, "/x/%00" arriving as "/x/", and closes the connection on
+	 * one inside a segment.) */
+	if (path && len != strlen(path))
+		t->nul = true;
+
 	clen = header_dup(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
 	if (clen) {
-		len = atoll(clen);
+		clen_value = atoll(clen);
 		free(clen);
 	}
-	if (len > CW_BODY_MAX) {
+	if (clen_value > CW_BODY_MAX) {
 		t->too_large = true;
-		if (len > DISCARD_MAX) {
+		if (clen_value > DISCARD_MAX) {
 			t->close_after = true;
 			respond(h, wsi, t);
 			return 0;
 		}
 	}
 	/* With a body, lws delivers it next and we answer at BODY_COMPLETION. */
-	if (len > 0)
+	if (clen_value > 0)
 		return 0;
 	respond(h, wsi, t);
 	return 0;
@@ -284,24 +305,43 @@ static int on_body(struct txn *t, const void *in, size_t len)
 	return 0;
 }
 
+/* The headers every answer has, then the ones of this request. */
+static int add_headers(struct lws *wsi, struct cw_req *r, unsigned char **p, unsigned char *end)
+{
+	const char *cache = r->cache_control ? r->cache_control : "no-store";
+
+	if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type, r->resp_len, p,
+					end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (const unsigned char *)cache, (int)strlen(cache), p, end))
+		return -1;
+	if (r->allow[0] && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+						       (const unsigned char *)r->allow,
+						       (int)strlen(r->allow), p, end))
+		return -1;
+	for (size_t i = 0; i < r->n_headers; i++) {
+		const char *name = r->header_text + r->headers[i].name;
+		const char *value = r->header_text + r->headers[i].value;
+
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+						(const unsigned char *)value, (int)strlen(value), p,
+						end))
+			return -1;
+	}
+	return 0;
+}
+
 static int on_writeable(struct cw_http *h, struct lws *wsi, struct txn *t)
 {
 	unsigned char buf[LWS_PRE + 16384];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
 	struct cw_req *r = &t->req;
-	size_t n;
+	size_t n, len = body_len(r);
 
 	if (!t->responding)
 		return 0;
 	if (!t->headers_sent) {
-		if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type,
-						r->resp_len, &p, end) ||
-		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-						 (const unsigned char *)"no-store", 8, &p, end))
-			return -1;
-		if (r->allow[0] && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
-							       (const unsigned char *)r->allow,
-							       (int)strlen(r->allow), &p, end))
+		if (add_headers(wsi, r, &p, end))
 			return -1;
 		if (r->retry_after) {
 			char ra[16];
@@ -317,21 +357,20 @@ static int on_writeable(struct cw_http *h, struct lws *wsi, struct txn *t)
 		if (lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		t->headers_sent = true;
-		if (r->resp_len) {
+		if (len) {
 			lws_callback_on_writable(wsi);
 			return 0;
 		}
 	} else {
-		n = r->resp_len - t->resp_off;
+		n = len - t->resp_off;
 		if (n > sizeof(buf) - LWS_PRE)
 			n = sizeof(buf) - LWS_PRE;
 		memcpy(start, r->resp + t->resp_off, n);
 		t->resp_off += n;
 		if (lws_write(wsi, start, n,
-			      t->resp_off == r->resp_len ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
-		    (int)n)
+			      t->resp_off == len ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
 			return -1;
-		if (t->resp_off < r->resp_len) {
+		if (t->resp_off < len) {
 			lws_callback_on_writable(wsi);
 			return 0;
 		}
@@ -353,7 +392,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
-		return on_request(h, wsi, t, in);
+		return on_request(h, wsi, t, in, len);
 	case LWS_CALLBACK_HTTP_BODY:
 		return t ? on_body(t, in, len) : -1;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
@@ -417,11 +456,16 @@ int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_con
 	h->calls = calls;
 	h->rt = rt;
 	h->sessions = cfg->sessions;
+	if (cfg->web_root && !(h->web_root = strdup(cfg->web_root))) {
+		free(h);
+		return -ENOMEM;
+	}
 	h->protocols[0] =
 		(struct lws_protocols){"http", cb_http, sizeof(struct txn), 0, 0, NULL, 0};
 	h->protocols[1] = cw_rt_protocol(rt);
 	h->metrics = cw_metrics_new(cfg->sfu);
 	if (!h->metrics) {
+		free(h->web_root);
 		free(h);
 		return -ENOMEM;
 	}
@@ -453,6 +497,7 @@ int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_con
 	if (!h->ctx) {
 		cw_error("http.start", "listen=%s:%d err=\"cannot listen\"", cfg->host, cfg->port);
 		cw_metrics_free(h->metrics);
+		free(h->web_root);
 		free(h);
 		return -EADDRINUSE;
 	}
@@ -475,5 +520,6 @@ void cw_http_free(struct cw_http *h)
 	if (h->ctx)
 		lws_context_destroy(h->ctx);
 	cw_metrics_free(h->metrics);
+	free(h->web_root);
 	free(h);
 }

@@ -1,4 +1,4 @@
-/* users: the app's users (REST key or master key). */
+/* users: the app's users (REST key or master key; the app's users may read them). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,8 @@
 #include "util/util.h"
 
 #define ADMIN CW_ALLOW(CW_CRED_MASTER) | CW_ALLOW(CW_CRED_REST)
+/* The directory a client shows (who can be called) is open to every user of the app. */
+#define READ ADMIN | CW_ALLOW(CW_CRED_TOKEN)
 
 void cw_h_user_create(struct cw_req *req)
 {
@@ -40,7 +42,7 @@ void cw_h_user_get(struct cw_req *req)
 	struct cw_user user;
 	int err;
 
-	if (!cw_req_app_auth(req, ADMIN))
+	if (!cw_req_app_auth(req, READ))
 		return;
 	err = cw_store_user_get(req->store, req->app.id, req->id, &user);
 	if (err) {
@@ -60,7 +62,7 @@ void cw_h_users_list(struct cw_req *req)
 	bool more;
 	int limit, err;
 
-	if (!cw_req_app_auth(req, ADMIN) || !cw_req_page(req, &limit, after))
+	if (!cw_req_app_auth(req, READ) || !cw_req_page(req, &limit, after))
 		return;
 	err = cw_store_user_list(req->store, req->app.id, after, (size_t)limit, &users, &n, &more);
 	if (err) {

@@ -200,6 +200,13 @@ static const struct {
 	[S_GROUP_DELETE] = {"group_delete", "DELETE FROM groups WHERE app_id = ? AND guid = ?"},
 	[S_GROUP_LIST] = {"group_list", "SELECT " GROUP_COLS " FROM groups"
 					" WHERE app_id = ? AND guid > ? ORDER BY guid LIMIT ?"},
+	/* One user's groups: walks group_members_by_user, whose entries (app_id, uid) also
+	 * carry the guid of the primary key, in guid order from the cursor to the limit. */
+	[S_GROUP_LIST_MEMBER] = {"group_list_member",
+				 "SELECT g.guid, g.name, g.created_at FROM group_members m"
+				 " CROSS JOIN groups g ON g.app_id = m.app_id AND g.guid = m.guid"
+				 " WHERE m.app_id = ? AND m.uid = ? AND m.guid > ?"
+				 " ORDER BY m.guid LIMIT ?"},
 	[S_MEMBER_LIST] = {"member_list", "SELECT uid FROM group_members"
 					  " WHERE app_id = ? AND guid = ? ORDER BY uid"},
 	[S_MEMBER_INSERT] = {"member_add", "INSERT OR IGNORE INTO group_members"

@@ -310,20 +310,24 @@ int sqlite_group_delete(struct cw_store *s, const char *app_id, const char *guid
 	return sq_changed(st, sq_run(st, S_GROUP_DELETE, "tt", app_id, guid));
 }
 
-int sqlite_group_list(struct cw_store *s, const char *app_id, const char *after, size_t limit,
-		      struct cw_group **out, size_t *n, bool *more)
+int sqlite_group_list(struct cw_store *s, const char *app_id, const char *member, const char *after,
+		      size_t limit, struct cw_group **out, size_t *n, bool *more)
 {
 	struct sqlite_store *st = sq_to_sqlite(s);
+	enum stmt_id id = member ? S_GROUP_LIST_MEMBER : S_GROUP_LIST;
 	struct cw_group *groups;
 	void *arr;
 	size_t count = 0;
 	bool further;
 	int err;
 
-	if ((err = sq_bind(st, S_GROUP_LIST, "ttl", app_id, sq_str_or(after, ""),
-			   sq_list_limit(limit))) ||
-	    (err = sq_collect(st, S_GROUP_LIST, limit, sizeof(**out), row_group, release_group,
-			      &arr, &count, &further)))
+	if (member)
+		err = sq_bind(st, id, "tttl", app_id, member, sq_str_or(after, ""),
+			      sq_list_limit(limit));
+	else
+		err = sq_bind(st, id, "ttl", app_id, sq_str_or(after, ""), sq_list_limit(limit));
+	if (err || (err = sq_collect(st, id, limit, sizeof(**out), row_group, release_group, &arr,
+				     &count, &further)))
 		return err;
 	groups = arr;
 	for (size_t i = 0; i < count && !err; i++)

@@ -38,6 +38,7 @@ enum stmt_id {
 	S_GROUP_EXISTS,
 	S_GROUP_DELETE,
 	S_GROUP_LIST,
+	S_GROUP_LIST_MEMBER,
 	S_MEMBER_LIST,
 	S_MEMBER_INSERT,
 	S_MEMBER_DELETE,
@@ -136,8 +137,8 @@ int sqlite_group_create(struct cw_store *s, const char *app_id, const struct cw_
 int sqlite_group_get(struct cw_store *s, const char *app_id, const char *guid,
 		     struct cw_group *out);
 int sqlite_group_delete(struct cw_store *s, const char *app_id, const char *guid);
-int sqlite_group_list(struct cw_store *s, const char *app_id, const char *after, size_t limit,
-		      struct cw_group **out, size_t *n, bool *more);
+int sqlite_group_list(struct cw_store *s, const char *app_id, const char *member, const char *after,
+		      size_t limit, struct cw_group **out, size_t *n, bool *more);
 int sqlite_group_add_members(struct cw_store *s, const char *app_id, const char *guid,
 			     const char (*uids)[CW_UID_MAX + 1], size_t n, size_t *bad);
 int sqlite_group_remove_member(struct cw_store *s, const char *app_id, const char *guid,

@@ -177,10 +177,11 @@ int cw_store_group_delete(struct cw_store *s, const char *app_id, const char *gu
 	return s->ops->group_delete(s, app_id, guid);
 }
 
-int cw_store_group_list(struct cw_store *s, const char *app_id, const char *after, size_t limit,
-			struct cw_group **out, size_t *n, bool *more)
+int cw_store_group_list(struct cw_store *s, const char *app_id, const char *member,
+			const char *after, size_t limit, struct cw_group **out, size_t *n,
+			bool *more)
 {
-	return s->ops->group_list(s, app_id, after, limit, out, n, more);
+	return s->ops->group_list(s, app_id, member, after, limit, out, n, more);
 }
 
 int cw_store_group_add_members(struct cw_store *s, const char *app_id, const char *guid,
@@ -243,8 +244,8 @@ int cw_store_call_list_active(struct cw_store *s, struct cw_call_record **out, s
 	return s->ops->call_list_active(s, out, n);
 }
 
-int cw_store_event_append(struct cw_store *s, const char *app_id, const char *uid,
-			  const char *body, int64_t now, int64_t *seq)
+int cw_store_event_append(struct cw_store *s, const char *app_id, const char *uid, const char *body,
+			  int64_t now, int64_t *seq)
 {
 	return s->ops->event_append(s, app_id, uid, body, now, seq);
 }
@@ -255,8 +256,7 @@ int cw_store_events_after(struct cw_store *s, const char *app_id, const char *ui
 	return s->ops->events_after(s, app_id, uid, after, limit, out, n);
 }
 
-int cw_store_event_last_seq(struct cw_store *s, const char *app_id, const char *uid,
-			    int64_t *seq)
+int cw_store_event_last_seq(struct cw_store *s, const char *app_id, const char *uid, int64_t *seq)
 {
 	return s->ops->event_last_seq(s, app_id, uid, seq);
 }

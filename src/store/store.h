@@ -135,8 +135,10 @@ struct cw_store_ops {
 	int (*group_get)(struct cw_store *s, const char *app_id, const char *guid,
 			 struct cw_group *out);
 	int (*group_delete)(struct cw_store *s, const char *app_id, const char *guid);
-	int (*group_list)(struct cw_store *s, const char *app_id, const char *after, size_t limit,
-			  struct cw_group **out, size_t *n, bool *more);
+	/* With member, only the groups that uid is a member of. */
+	int (*group_list)(struct cw_store *s, const char *app_id, const char *member,
+			  const char *after, size_t limit, struct cw_group **out, size_t *n,
+			  bool *more);
 	/* Adds members (already-present ones are kept); atomic like group_create. -ENOENT with
 	 * *bad == (size_t)-1 when the group itself does not exist. */
 	int (*group_add_members)(struct cw_store *s, const char *app_id, const char *guid,
@@ -231,8 +233,9 @@ int cw_store_group_create(struct cw_store *s, const char *app_id, const struct c
 int cw_store_group_get(struct cw_store *s, const char *app_id, const char *guid,
 		       struct cw_group *out);
 int cw_store_group_delete(struct cw_store *s, const char *app_id, const char *guid);
-int cw_store_group_list(struct cw_store *s, const char *app_id, const char *after, size_t limit,
-			struct cw_group **out, size_t *n, bool *more);
+int cw_store_group_list(struct cw_store *s, const char *app_id, const char *member,
+			const char *after, size_t limit, struct cw_group **out, size_t *n,
+			bool *more);
 int cw_store_group_add_members(struct cw_store *s, const char *app_id, const char *guid,
 			       const char (*uids)[CW_UID_MAX + 1], size_t n, size_t *bad);
 int cw_store_group_remove_member(struct cw_store *s, const char *app_id, const char *guid,

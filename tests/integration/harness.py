@@ -117,7 +117,7 @@ class Server:
         # The server must not pick up settings from the environment of whoever runs the tests.
         for k in ("CALLWIRE_MASTER_KEY", "CALLWIRE_LISTEN", "CALLWIRE_DATA", "CALLWIRE_KEY",
                   "CALLWIRE_SERVER", "CALLWIRE_CONFIG", "CALLWIRE_MEDIA_PORTS",
-                  "CALLWIRE_MEDIA_WORKERS", "CALLWIRE_PUBLIC_IP"):
+                  "CALLWIRE_MEDIA_WORKERS", "CALLWIRE_PUBLIC_IP", "CALLWIRE_WEB"):
             self.env.pop(k, None)
         if env:
             self.env.update(env)

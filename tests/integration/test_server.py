@@ -407,6 +407,91 @@ class ObservabilityTest(ProcessTestCase):
         s.stop()
 
 
+class DemoTest(ProcessTestCase):
+    """`serve --demo` on a new data folder: the demo app, its users and group, and a banner
+    that starts with the browser client's URL."""
+
+    def web(self):
+        path = os.path.join(self.tmp, "web")
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "index.html"), "w") as f:
+            f.write("<!doctype html><title>demo</title>\n")
+        return path
+
+    def demo(self, server):
+        with open(os.path.join(server.datadir, "demo.json"), encoding="utf-8") as f:
+            return json.load(f)
+
+    def banner(self, server):
+        log = server.log()
+        start = log.index("callwire demo app")
+        return log[start:log.index("Authorization: Bearer <token>", start)]
+
+    def test_the_demo_has_alice_bob_carol_and_the_group_team(self):
+        s = self.start(extra_args=["--demo", "--web", self.web()])
+        demo = self.demo(s)
+        base = f"/v1/apps/{demo['appId']}"
+        users = self.call(s, "GET", f"{base}/users", token=demo["restApiKey"], status=200)
+        self.assertEqual([u["uid"] for u in users["data"]], ["alice", "bob", "carol"])
+        groups = self.call(s, "GET", f"{base}/groups", token=demo["restApiKey"], status=200)
+        self.assertEqual(len(groups["data"]), 1)
+        team = groups["data"][0]
+        self.assertEqual((team["guid"], team["name"]), ("team", "Team"))
+        self.assertEqual(team["members"], ["alice", "bob", "carol"])
+        # What the browser client does: log in with the auth key, read the directory.
+        login = self.call(s, "POST", f"{base}/login",
+                          {"uid": "bob", "authKey": demo["authKey"]}, status=200)
+        mine = self.call(s, "GET", f"{base}/groups", token=login["authToken"], status=200)
+        self.assertEqual([g["guid"] for g in mine["data"]], ["team"])
+        s.stop()
+        # A restart keeps the demo as it is, and says the same.
+        again = self.start(datadir=s.datadir, extra_args=["--demo", "--web", self.web()],
+                           port=s.port)
+        self.assertEqual(self.demo(again), demo)
+        groups = self.call(again, "GET", f"{base}/groups", token=demo["restApiKey"],
+                           status=200)
+        self.assertEqual([g["guid"] for g in groups["data"]], ["team"])
+        self.assertEqual(self.banner(again), self.banner(s))
+
+    def test_the_banner_starts_with_the_browser_url(self):
+        s = self.start(extra_args=["--demo", "--web", self.web()])
+        demo = self.demo(s)
+        banner = self.banner(s)
+        url = (f"http://127.0.0.1:{s.port}/#/login?app={demo['appId']}"
+               f"&authKey={demo['authKey']}")
+        lines = [ln.strip() for ln in banner.splitlines() if ln.strip()]
+        self.assertEqual(lines[0], "callwire demo app")
+        self.assertEqual(lines[1], f"open {url}")
+        self.assertIn("two browser windows", lines[2])
+        self.assertIn("alice", lines[2])
+        self.assertIn("bob", lines[2])
+        # The command-line and curl instructions follow.
+        cli = banner.index("callwire login --server")
+        self.assertGreater(cli, banner.index(url))
+        self.assertIn(f"callwire login --server http://127.0.0.1:{s.port} --app "
+                      f"{demo['appId']} --uid bob --auth-key {demo['authKey']}", banner)
+        self.assertIn(f"curl -s -X POST http://127.0.0.1:{s.port}/v1/apps/{demo['appId']}"
+                      "/login", banner)
+        # The URL's page is there.
+        st, _, _ = s.request("GET", "/")
+        self.assertEqual(st, 200)
+
+    def test_a_wildcard_listen_address_is_shown_as_loopback(self):
+        port = free_port()
+        datadir = os.path.join(self.tmp, "data")
+        s = self.start(args=["serve", "--listen", f"0.0.0.0:{port}", "--data", datadir,
+                             "--demo", "--web", self.web()], port=port, datadir=datadir)
+        banner = self.banner(s)
+        self.assertIn(f"open http://127.0.0.1:{port}/#/login?app=", banner)
+        self.assertNotIn("0.0.0.0", banner)
+
+    def test_without_a_web_folder_the_banner_has_no_browser_url(self):
+        s = self.start(extra_args=["--demo", "--web", "none"])
+        banner = self.banner(s)
+        self.assertNotIn("#/login", banner)
+        self.assertIn("callwire login --server", banner)
+
+
 class HealthzTest(ServerTestCase):
     def test_healthz_reports_ok_as_json(self):
         st, _, data = self.req("GET", "/healthz")

@@ -148,16 +148,22 @@ class UsersTest(ServerTestCase):
         self.assertError(self.req("GET", "/v1/apps/nosuchapp/users/private", token=ok),
                          404, "ERR_NOT_FOUND")
 
-    def test_user_routes_need_a_rest_key_not_an_auth_token(self):
+    def test_user_changes_need_a_rest_key_not_an_auth_token(self):
+        # Reading the directory is open to the app's users (test_directory.py); changing it
+        # is not.
         self.create_user(self.app, "t")
         tok = self.mint_token(self.app, "t")
+        for method, path, body in (("POST", self.base, {"uid": "y", "name": "y"}),
+                                   ("PATCH", f"{self.base}/t", {"name": "z"}),
+                                   ("DELETE", f"{self.base}/t", None)):
+            with self.subTest(method=method, path=path):
+                self.assertError(self.req(method, path, body, token=tok), 403, "ERR_FORBIDDEN")
         for method, path, body in (("GET", self.base, None),
                                    ("POST", self.base, {"uid": "y", "name": "y"}),
                                    ("GET", f"{self.base}/t", None),
                                    ("PATCH", f"{self.base}/t", {"name": "z"}),
                                    ("DELETE", f"{self.base}/t", None)):
             with self.subTest(method=method, path=path):
-                self.assertError(self.req(method, path, body, token=tok), 403, "ERR_FORBIDDEN")
                 self.assertError(self.req(method, path, body), 401, "ERR_UNAUTHORIZED")
                 self.assertError(self.req(method, path, body, token="rk_unknown"),
                                  401, "ERR_UNAUTHORIZED")

@@ -634,7 +634,7 @@ static void test_group_list_pages_with_members(void **state)
 	fill_group(&g, "g3", NULL, 0);
 	assert_int_equal(cw_store_group_create(s, "app1", &g, NULL), 0);
 
-	assert_int_equal(cw_store_group_list(s, "app1", "", 2, &groups, &n, &more), 0);
+	assert_int_equal(cw_store_group_list(s, "app1", NULL, "", 2, &groups, &n, &more), 0);
 	assert_int_equal(n, 2);
 	assert_true(more);
 	assert_string_equal(groups[0].guid, "g1");
@@ -646,11 +646,73 @@ static void test_group_list_pages_with_members(void **state)
 	assert_string_equal(groups[1].members[1], "bob");
 	cw_groups_free(groups, n);
 
-	assert_int_equal(cw_store_group_list(s, "app1", "g2", 2, &groups, &n, &more), 0);
+	assert_int_equal(cw_store_group_list(s, "app1", NULL, "g2", 2, &groups, &n, &more), 0);
 	assert_int_equal(n, 1);
 	assert_false(more);
 	assert_string_equal(groups[0].guid, "g3");
 	assert_int_equal(groups[0].n_members, 0);
+	cw_groups_free(groups, n);
+}
+
+static void test_group_list_of_a_member_pages_through_their_groups_only(void **state)
+{
+	struct cw_store *s = store(state);
+	char ab[2][CW_UID_MAX + 1] = {"alice", "bob"};
+	struct cw_group g, *groups;
+	size_t n;
+	bool more;
+
+	add_app(s, "app1");
+	add_app(s, "app2");
+	add_user(s, "app1", "alice");
+	add_user(s, "app1", "bob");
+	add_user(s, "app2", "alice");
+	fill_group(&g, "g1", ab + 1, 1);
+	assert_int_equal(cw_store_group_create(s, "app1", &g, NULL), 0);
+	fill_group(&g, "g2", ab, 2);
+	assert_int_equal(cw_store_group_create(s, "app1", &g, NULL), 0);
+	fill_group(&g, "g3", NULL, 0);
+	assert_int_equal(cw_store_group_create(s, "app1", &g, NULL), 0);
+	fill_group(&g, "g4", ab, 1);
+	assert_int_equal(cw_store_group_create(s, "app1", &g, NULL), 0);
+	/* The same uid in another app, in a group that sorts first. */
+	fill_group(&g, "g0", ab, 1);
+	assert_int_equal(cw_store_group_create(s, "app2", &g, NULL), 0);
+
+	/* alice is in g2 and g4; each group comes with all its members. */
+	assert_int_equal(cw_store_group_list(s, "app1", "alice", "", 1, &groups, &n, &more), 0);
+	assert_int_equal(n, 1);
+	assert_true(more);
+	assert_string_equal(groups[0].guid, "g2");
+	assert_int_equal(groups[0].n_members, 2);
+	assert_string_equal(groups[0].members[1], "bob");
+	cw_groups_free(groups, n);
+	assert_int_equal(cw_store_group_list(s, "app1", "alice", "g2", 1, &groups, &n, &more), 0);
+	assert_int_equal(n, 1);
+	assert_false(more);
+	assert_string_equal(groups[0].guid, "g4");
+	assert_int_equal(groups[0].n_members, 1);
+	cw_groups_free(groups, n);
+
+	/* A cursor between two of the member's groups, and one past the last. */
+	assert_int_equal(cw_store_group_list(s, "app1", "bob", "g1", 10, &groups, &n, &more), 0);
+	assert_int_equal(n, 1);
+	assert_false(more);
+	assert_string_equal(groups[0].guid, "g2");
+	cw_groups_free(groups, n);
+	assert_int_equal(cw_store_group_list(s, "app1", "alice", "g4", 10, &groups, &n, &more), 0);
+	assert_int_equal(n, 0);
+	assert_false(more);
+	cw_groups_free(groups, n);
+
+	/* Someone in no group (or no user at all) has an empty list, not an error. */
+	assert_int_equal(cw_store_group_list(s, "app1", "nobody", NULL, 10, &groups, &n, &more), 0);
+	assert_int_equal(n, 0);
+	cw_groups_free(groups, n);
+
+	assert_int_equal(cw_store_group_list(s, "app2", "alice", NULL, 10, &groups, &n, &more), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(groups[0].guid, "g0");
 	cw_groups_free(groups, n);
 }
 
@@ -766,6 +828,7 @@ int main(void)
 		T(test_group_remove_member_and_non_member),
 		T(test_group_delete_drops_its_memberships),
 		T(test_group_list_pages_with_members),
+		T(test_group_list_of_a_member_pages_through_their_groups_only),
 		T(test_token_find_returns_owner),
 		T(test_token_add_rejects_unknown_user_and_duplicate_hash),
 		T(test_token_find_after_expiry_is_enoent),

@@ -27,7 +27,9 @@ export function callwireBin() {
 
 /** One `callwire serve` process with a fresh data folder and one media worker. */
 export class CallwireServer {
-	constructor() {
+	/** extraArgs: more `callwire serve` arguments (e.g. ["--web", dir]). */
+	constructor({ extraArgs = [] } = {}) {
+		this.extraArgs = extraArgs;
 		this.host = "127.0.0.1";
 		this.port = 0;
 		this.mediaPort = 0;
@@ -59,7 +61,7 @@ export class CallwireServer {
 			delete env[k];
 		this.args = ["serve", "--listen", `${this.host}:${this.port}`, "--data", this.dataDir,
 			"--media-workers", "1", "--media-ports", `${this.mediaPort}-${this.mediaPort}`,
-			"--public-ip", "127.0.0.1"];
+			"--public-ip", "127.0.0.1", ...this.extraArgs];
 		this.proc = spawn(bin, this.args, { env, cwd: this.dataDir, stdio: ["ignore", "pipe", "pipe"] });
 		const keep = (chunk) => { this.log += chunk.toString(); };
 		this.proc.stdout.on("data", keep);
