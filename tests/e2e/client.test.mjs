@@ -96,7 +96,11 @@ scenario("bob declines: alice hears it and the call is logged rejected", async (
 	await bob.waitIncoming("Alice", "audio");
 	const sessionId = await alice.sessionId();
 	await bob.shot("incoming audio call");
-	await bob.button("Decline call from Alice").click();
+	// By keyboard: the dialog has focused Accept; Decline comes just before it.
+	assert.equal(await bob.page.evaluate(() => document.activeElement.getAttribute("aria-label")),
+		"Accept audio call from Alice");
+	await bob.page.keyboard.press("Shift+Tab");
+	await bob.page.keyboard.press("Enter");
 	await bob.waitNoIncoming();
 	await alice.waitToast("Bob declined the call");
 	await alice.waitContacts();
