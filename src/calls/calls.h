@@ -18,6 +18,9 @@ struct cw_calls;
 int cw_calls_new(struct cw_calls **cp, uv_loop_t *loop, struct cw_store *store);
 /* The realtime layer is created after the service (it reports presence to it). */
 void cw_calls_set_rt(struct cw_calls *c, struct cw_rt *rt);
+/* Queues pushes and webhooks for call changes (NULL: none). */
+struct cw_push;
+void cw_calls_set_push(struct cw_calls *c, struct cw_push *push);
 /* Loads the active calls and reconciles them with the time now: rings past their
  * deadline become unanswered, and everybody engaged starts their reconnect grace, since
  * nobody is connected right after a start. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "calls/calls.h"
+#include "push/push.h"
 #include "util/map.h"
 #include "util/util.h"
 
@@ -50,6 +51,7 @@ struct cw_calls {
 	struct cw_effects fx;
 	cw_calls_end_fn on_end;
 	void *on_end_ctx;
+	struct cw_push *push; /* VoIP pushes and webhooks, or NULL */
 	uv_timer_t prune;
 	bool stopping;
 };
@@ -194,6 +196,7 @@ static int apply(struct cw_calls *c, struct active *a, enum cw_action action, co
 		 const char *device, int64_t now)
 {
 	struct cw_call next, prev;
+	int prev_status;
 	int rc, err;
 
 	if (cw_call_copy(&next, &a->rec.call) != 0)
@@ -205,6 +208,7 @@ static int apply(struct cw_calls *c, struct active *a, enum cw_action action, co
 		return rc;
 	}
 	prev = a->rec.call;
+	prev_status = (int)prev.status;
 	a->rec.call = next;
 	err = cw_store_call_update(c->store, &a->rec);
 	if (err) {
@@ -216,6 +220,7 @@ static int apply(struct cw_calls *c, struct active *a, enum cw_action action, co
 	cw_info("call.changed", "app=%s session=%s status=%s", a->rec.app_id,
 		a->rec.call.session_id, cw_call_status_name(a->rec.call.status));
 	publish(c, &a->rec, actor, device, now);
+	cw_push_call_changed(c->push, &a->rec, prev_status, &c->fx, device, now);
 	reindex(c, a);
 	if (!cw_call_active(&a->rec.call)) {
 		if (c->on_end)
@@ -517,6 +522,7 @@ int cw_calls_initiate(struct cw_calls *c, const struct cw_actor *who, const stru
 	cw_info("call.initiated", "app=%s session=%s from=%s status=%s", rec.app_id, sid, who->uid,
 		cw_call_status_name(rec.call.status));
 	publish(c, &rec, who->uid, who->device, now);
+	cw_push_call_changed(c->push, &rec, -1, &c->fx, who->device, now);
 	if (cw_call_active(&rec.call)) {
 		err = active_add(c, &rec, &a);
 		if (!err)
@@ -645,6 +651,11 @@ void cw_calls_on_end(struct cw_calls *c, cw_calls_end_fn fn, void *ctx)
 void cw_calls_set_rt(struct cw_calls *c, struct cw_rt *rt)
 {
 	c->rt = rt;
+}
+
+void cw_calls_set_push(struct cw_calls *c, struct cw_push *push)
+{
+	c->push = push;
 }
 
 static void end_meet(struct cw_calls *c, struct cw_call_record *rec, int64_t now)

@@ -13,6 +13,7 @@
 #include "calls/calls.h"
 #include "cli/cli.h"
 #include "http/http.h"
+#include "push/push.h"
 #include "rt/rt.h"
 #include "session/service.h"
 #include "sfu/sfu.h"
@@ -31,6 +32,7 @@ struct server {
 	struct cw_rt *rt;
 	struct cw_sessions *sessions;
 	struct cw_sfu *sfu;
+	struct cw_push *push;
 	uv_async_t media; /* a media worker has events for the sessions */
 	int stopping;
 };
@@ -106,6 +108,9 @@ static void on_signal(uv_signal_t *sig, int signum)
 	/* lws closes its connections and handles; then the service's timers go, and the
 	 * loop ends when no handle is left. What the last callbacks wrote is committed. */
 	cw_http_stop(s->http);
+	/* Transfers in flight are abandoned; their entries wait in the outbox for the next
+	 * start. */
+	cw_push_stop(s->push);
 	cw_sessions_free(s->sessions);
 	s->sessions = NULL;
 	/* The workers stop before the handle they wake goes. */
@@ -317,11 +322,19 @@ int cw_cmd_serve(int argc, char **argv)
 	    cw_rt_new(&s.rt, &s.loop, store, &auth, &hooks) != 0)
 		goto out_loop;
 	cw_calls_set_rt(s.calls, s.rt);
+	if (cw_push_new(&s.push, &s.loop, store) != 0)
+		goto out_loop;
+	cw_push_set_rt(s.push, s.rt);
+	cw_calls_set_push(s.calls, s.push);
 	if (cw_calls_start(s.calls) != 0) {
 		fprintf(stderr, "callwire serve: cannot load the active calls\n");
 		goto out_loop;
 	}
 	commit(&s);
+	if (cw_push_start(s.push) != 0) {
+		fprintf(stderr, "callwire serve: cannot start the push sender\n");
+		goto out_loop;
+	}
 
 	uv_async_init(&s.loop, &s.media, on_media);
 	s.media.data = &s;
@@ -351,12 +364,14 @@ int cw_cmd_serve(int argc, char **argv)
 	hcfg.sfu = s.sfu;
 	hcfg.sessions = s.sessions;
 	hcfg.web_root = web[0] ? web : NULL;
+	hcfg.push = s.push;
 	if (cw_http_start(&s.http, &s.loop, &hcfg, store, &auth, s.calls, s.rt) != 0) {
 		fprintf(stderr, "callwire serve: cannot listen on %s\n", cfg.listen);
 		s.stopping = 1;
 		uv_close((uv_handle_t *)&s.sigint, NULL);
 		uv_close((uv_handle_t *)&s.sigterm, NULL);
 		cw_http_stop(s.http);
+		cw_push_stop(s.push);
 		cw_sessions_free(s.sessions);
 		cw_sfu_stop(s.sfu);
 		s.sfu = NULL;
@@ -383,6 +398,7 @@ int cw_cmd_serve(int argc, char **argv)
 out_loop:
 	cw_sfu_stop(s.sfu);
 	uv_loop_close(&s.loop);
+	cw_push_free(s.push);
 out_store:
 	cw_store_close(store);
 	return rc;

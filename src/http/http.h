@@ -24,6 +24,7 @@ struct cw_http_config {
 	/* The web folder's real path (realpath()), whose files are served at / outside the
 	 * API, or NULL to serve none. Copied. */
 	const char *web_root;
+	struct cw_push *push; /* pushes and webhooks, for /metrics (may be NULL) */
 };
 
 /* Starts serving HTTP, and the realtime WebSocket of rt, on loop. Everything passed in

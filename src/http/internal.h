@@ -73,6 +73,7 @@ struct cw_req {
 	char app_id[CW_APPID_MAX + 1];
 	char id[CW_UID_MAX + 1];  /* uid or guid */
 	char sub[CW_UID_MAX + 1]; /* member uid */
+	char *token;		  /* {token}: a device token, up to 4 KB (malloc'd) */
 	struct cw_cred cred;
 	bool cred_preset;  /* cred was resolved already (a WebSocket request) */
 	struct cw_app app; /* loaded by cw_req_app_auth */
@@ -149,7 +150,8 @@ json_t *cw_group_json(const struct cw_group *group);
 
 /* Metrics. */
 struct cw_sfu;
-struct cw_metrics *cw_metrics_new(const struct cw_sfu *sfu);
+struct cw_push;
+struct cw_metrics *cw_metrics_new(const struct cw_sfu *sfu, struct cw_push *push);
 void cw_metrics_free(struct cw_metrics *m);
 void cw_metrics_request(struct cw_metrics *m, const char *route, int method, int status);
 void cw_metrics_connections(struct cw_metrics *m, int delta);
@@ -187,6 +189,13 @@ void cw_h_call_reject(struct cw_req *req);
 void cw_h_call_cancel(struct cw_req *req);
 void cw_h_call_end(struct cw_req *req);
 void cw_h_session_token(struct cw_req *req);
+void cw_h_push_token_register(struct cw_req *req);
+void cw_h_push_tokens_list(struct cw_req *req);
+void cw_h_push_token_delete(struct cw_req *req);
+void cw_h_push_get(struct cw_req *req);
+void cw_h_push_patch(struct cw_req *req);
+void cw_h_webhooks_get(struct cw_req *req);
+void cw_h_webhooks_patch(struct cw_req *req);
 
 /* Static files of the web folder (static.c): answers a request for a path outside the
  * API. Needs req->web_root. */

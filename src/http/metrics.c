@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http/internal.h"
+#include "push/push.h"
 #include "sfu/sfu.h"
 #include "util/util.h"
 
@@ -20,14 +21,17 @@ struct cw_metrics {
 	size_t n, cap;
 	long open_connections;
 	const struct cw_sfu *sfu;
+	struct cw_push *push;
 };
 
-struct cw_metrics *cw_metrics_new(const struct cw_sfu *sfu)
+struct cw_metrics *cw_metrics_new(const struct cw_sfu *sfu, struct cw_push *push)
 {
 	struct cw_metrics *m = calloc(1, sizeof(struct cw_metrics));
 
-	if (m)
+	if (m) {
 		m->sfu = sfu;
+		m->push = push;
+	}
 	return m;
 }
 
@@ -138,6 +142,49 @@ static void render_media(FILE *f, const struct cw_sfu *sfu)
 		cw_sfu_workers(sfu));
 }
 
+static void render_push(FILE *f, struct cw_push *p)
+{
+	static const char *const svc[] = {"apns", "fcm", "webhook"};
+	static const struct {
+		const char *name, *help;
+	} rows[] = {
+		{"push_sent_total", "Pushes and webhooks delivered, by service."},
+		{"push_failed_total", "Pushes and webhooks refused for good, by service."},
+		{"push_retried_total", "Deliveries tried again later, by service."},
+		{"push_dropped_total", "Entries given up: out of their window or out of attempts."},
+	};
+	struct cw_push_stats st;
+
+	cw_push_stats(p, &st);
+	for (size_t r = 0; r < CW_ARRAY_SIZE(rows); r++) {
+		const uint64_t *v = r == 0   ? st.sent
+				    : r == 1 ? st.failed
+				    : r == 2 ? st.retried
+					     : st.dropped;
+		fprintf(f, "# HELP callwire_%s %s\n# TYPE callwire_%s counter\n", rows[r].name,
+			rows[r].help, rows[r].name);
+		for (size_t i = 0; i < CW_ARRAY_SIZE(svc); i++)
+			fprintf(f, "callwire_%s{service=\"%s\"} %llu\n", rows[r].name, svc[i],
+				(unsigned long long)v[i]);
+	}
+	fprintf(f,
+		"# HELP callwire_push_tokens_removed_total Device tokens the services said are "
+		"dead.\n"
+		"# TYPE callwire_push_tokens_removed_total counter\n"
+		"callwire_push_tokens_removed_total %llu\n"
+		"# HELP callwire_push_apns_tokens_minted_total APNs provider tokens made.\n"
+		"# TYPE callwire_push_apns_tokens_minted_total counter\n"
+		"callwire_push_apns_tokens_minted_total %llu\n"
+		"# HELP callwire_push_oauth_tokens_fetched_total FCM access tokens fetched.\n"
+		"# TYPE callwire_push_oauth_tokens_fetched_total counter\n"
+		"callwire_push_oauth_tokens_fetched_total %llu\n"
+		"# HELP callwire_push_outbox_pending Entries waiting in the outbox.\n"
+		"# TYPE callwire_push_outbox_pending gauge\n"
+		"callwire_push_outbox_pending %lld\n",
+		(unsigned long long)st.tokens_removed, (unsigned long long)st.jwt_minted,
+		(unsigned long long)st.oauth_fetched, (long long)st.pending);
+}
+
 char *cw_metrics_render(struct cw_metrics *m, size_t *len)
 {
 	char *buf = NULL;
@@ -163,6 +210,8 @@ char *cw_metrics_render(struct cw_metrics *m, size_t *len)
 		m->open_connections);
 	if (m->sfu)
 		render_media(f, m->sfu);
+	if (m->push)
+		render_push(f, m->push);
 	fclose(f);
 	*len = size;
 	return buf;

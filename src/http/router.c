@@ -23,6 +23,11 @@ static const struct cw_route routes[] = {
 	{"/v1/apps/{appId}/login", .post = cw_h_login},
 	{"/v1/apps/{appId}/me", .get = cw_h_me},
 	{"/v1/apps/{appId}/logout", .post = cw_h_logout},
+	{"/v1/apps/{appId}/me/push_tokens", .get = cw_h_push_tokens_list,
+	 .post = cw_h_push_token_register},
+	{"/v1/apps/{appId}/me/push_tokens/{token}", .del = cw_h_push_token_delete},
+	{"/v1/apps/{appId}/push", .get = cw_h_push_get, .patch = cw_h_push_patch},
+	{"/v1/apps/{appId}/webhooks", .get = cw_h_webhooks_get, .patch = cw_h_webhooks_patch},
 	{"/v1/apps/{appId}/calls", .get = cw_h_calls_list, .post = cw_h_call_create},
 	/* Before {sessionId}: "active" is not a session id the server makes. */
 	{"/v1/apps/{appId}/calls/active", .get = cw_h_call_active},
@@ -59,10 +64,15 @@ const char *cw_method_name(int method)
 	return "OTHER";
 }
 
+/* Bit of *too_long for {token}, after those of the positional parameters. */
+#define TOKEN_TOO_LONG (1u << 3)
+
 /* Matches path against pattern segment by segment; a "{name}" segment captures one
  * non-empty path segment into the request, and sets bit i of *too_long when the i-th
- * parameter does not fit. Returns false on mismatch. */
-static bool match(const char *pattern, const char *path, struct cw_req *req, unsigned *too_long)
+ * parameter does not fit. A "{token}" segment, which may be far longer than an id, is only
+ * located (*token, *token_len) for the caller to copy. Returns false on mismatch. */
+static bool match(const char *pattern, const char *path, struct cw_req *req, unsigned *too_long,
+		  const char **token, size_t *token_len)
 {
 	char *dst;
 	size_t cap;
@@ -74,7 +84,12 @@ static bool match(const char *pattern, const char *path, struct cw_req *req, uns
 		pattern++;
 		path++;
 		size_t plen = strcspn(pattern, "/"), slen = strcspn(path, "/");
-		if (*pattern == '{') {
+		if (*pattern == '{' && plen == 7 && memcmp(pattern, "{token}", 7) == 0) {
+			if (slen == 0)
+				return false;
+			*token = path;
+			*token_len = slen;
+		} else if (*pattern == '{') {
 			if (slen == 0)
 				return false;
 			/* app id, then id (uid/guid), then sub (a member uid). */
@@ -163,6 +178,29 @@ static bool params_valid(struct cw_req *req, unsigned too_long)
 			       "uid: must be 1 to %d characters of [A-Za-z0-9_.@-]", CW_UID_MAX);
 		return false;
 	}
+	if (strstr(p, "{token}") &&
+	    ((too_long & TOKEN_TOO_LONG) || !cw_valid_push_token(req->token))) {
+		cw_reply_error(req, CW_E_BAD_REQUEST,
+			       "token: must be 1 to %d characters of [A-Za-z0-9_:.-]",
+			       CW_PUSH_TOKEN_MAX);
+		return false;
+	}
+	return true;
+}
+
+/* Copies the {token} that match() located; false (with a 500 sent) without memory. */
+static bool take_token(struct cw_req *req, const char *token, size_t len, unsigned *too_long)
+{
+	if (!token)
+		return true;
+	if (len > CW_PUSH_TOKEN_MAX) {
+		*too_long |= TOKEN_TOO_LONG;
+		return true;
+	}
+	if (!(req->token = strndup(token, len))) {
+		cw_reply_error(req, CW_E_INTERNAL, "out of memory");
+		return false;
+	}
 	return true;
 }
 
@@ -171,10 +209,12 @@ void cw_dispatch(struct cw_req *req)
 	cw_handler h;
 
 	for (size_t i = 0; i < CW_ARRAY_SIZE(routes); i++) {
+		const char *token = NULL;
+		size_t token_len = 0;
 		unsigned too_long = 0;
 
 		req->app_id[0] = req->id[0] = req->sub[0] = '\0';
-		if (!match(routes[i].pattern, req->path, req, &too_long))
+		if (!match(routes[i].pattern, req->path, req, &too_long, &token, &token_len))
 			continue;
 		req->route = &routes[i];
 		h = handler_for(&routes[i], req->method);
@@ -189,7 +229,7 @@ void cw_dispatch(struct cw_req *req)
 				       CW_BODY_MAX);
 			return;
 		}
-		if (!params_valid(req, too_long))
+		if (!take_token(req, token, token_len, &too_long) || !params_valid(req, too_long))
 			return;
 		h(req);
 		if (!req->status)
@@ -210,5 +250,7 @@ void cw_req_release(struct cw_req *req)
 {
 	free(req->resp);
 	req->resp = NULL;
+	free(req->token);
+	req->token = NULL;
 	cw_app_free(&req->app);
 }

@@ -129,15 +129,21 @@ static size_t body_len(const struct cw_req *r)
 	return r->omit_body || r->method == CW_HEAD ? 0 : r->resp_len;
 }
 
+/* Paths are logged up to this length: a device token in a path may be 4 KB, and a log line
+ * cut short would lose the status that follows it. */
+#define LOG_PATH_MAX 256
+
 static void log_request(struct cw_http *h, struct txn *t)
 {
 	const char *route = t->req.route ? t->req.route->pattern : "unmatched";
+	const char *path = t->path ? t->path : "-";
 	double ms = (double)(cw_mono_ns() - t->t0) / 1e6;
+	bool cut = strlen(path) > LOG_PATH_MAX;
 
 	cw_metrics_request(h->metrics, route, t->req.method, t->req.status);
-	cw_info("http.request", "method=%s route=%s path=%s status=%d ms=%.3f bytes=%zu",
-		cw_method_name(t->req.method), route, t->path ? t->path : "-", t->req.status, ms,
-		body_len(&t->req));
+	cw_info("http.request", "method=%s route=%s path=%.*s%s status=%d ms=%.3f bytes=%zu",
+		cw_method_name(t->req.method), route, LOG_PATH_MAX, path, cut ? "..." : "",
+		t->req.status, ms, body_len(&t->req));
 }
 
 /* Runs the request and asks for a WRITEABLE callback, where the response is sent. */
@@ -463,7 +469,7 @@ int cw_http_start(struct cw_http **hp, uv_loop_t *loop, const struct cw_http_con
 	h->protocols[0] =
 		(struct lws_protocols){"http", cb_http, sizeof(struct txn), 0, 0, NULL, 0};
 	h->protocols[1] = cw_rt_protocol(rt);
-	h->metrics = cw_metrics_new(cfg->sfu);
+	h->metrics = cw_metrics_new(cfg->sfu, cfg->push);
 	if (!h->metrics) {
 		free(h->web_root);
 		free(h);

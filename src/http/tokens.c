@@ -7,6 +7,7 @@
 
 #include "http/internal.h"
 #include "rt/rt.h"
+#include "store/push_store.h"
 #include "util/util.h"
 
 #define ADMIN CW_ALLOW(CW_CRED_MASTER) | CW_ALLOW(CW_CRED_REST)
@@ -79,7 +80,11 @@ void cw_h_tokens_revoke(struct cw_req *req)
 		return;
 	}
 	cw_user_free(&user);
-	err = cw_store_token_revoke_user(req->store, req->app.id, req->id, &count);
+	/* The phones the user was signed in on stop ringing too. Push tokens go first: were
+	 * the second step to fail, a retry would still find the user's auth tokens to revoke. */
+	err = cw_store_push_tokens_delete_user(req->store, req->app.id, req->id, NULL);
+	if (!err)
+		err = cw_store_token_revoke_user(req->store, req->app.id, req->id, &count);
 	if (err) {
 		cw_reply_errno(req, err, "user");
 		return;
@@ -161,7 +166,11 @@ void cw_h_logout(struct cw_req *req)
 
 	if (!cw_req_app_auth(req, CW_ALLOW(CW_CRED_TOKEN)))
 		return;
-	err = cw_store_token_revoke(req->store, req->cred.hash);
+	/* A phone signed out must not ring: what this device registered goes with its token,
+	 * in the request's transaction, and first, so a retry can still finish the logout. */
+	err = cw_store_push_tokens_delete_device(req->store, req->cred.hash, NULL);
+	if (!err)
+		err = cw_store_token_revoke(req->store, req->cred.hash);
 	if (err && err != -ENOENT) {
 		cw_reply_errno(req, err, "token");
 		return;

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "calls/machine.h"
+#include "store/push_store.h"
 #include "store/store.h"
 
 #define CW_BODY_MAX 65536
@@ -62,6 +63,31 @@ bool cw_valid_session_id(const char *s);
 /* Call-log cursors: the base64url of the last call's order key. */
 int cw_call_cursor_decode(const char *s, int64_t *before, struct cw_verr *e);
 void cw_call_cursor_encode(int64_t id, char out[32]);
+
+/* Push and webhooks (validate_push.c). */
+#define CW_URL_MAX 2000
+#define CW_WEBHOOK_URLS_MAX 5
+#define CW_PUSH_KEY_MAX 16384 /* a PEM key, in bytes */
+
+/* Whether s could be a device token of some platform: 1 to CW_PUSH_TOKEN_MAX characters
+ * of [A-Za-z0-9_:.-] (APNs tokens are hex, FCM's use the rest). */
+bool cw_valid_push_token(const char *s);
+/* An absolute http:// or https:// URL of at most max characters, with a host and no user
+ * name or password. */
+bool cw_valid_url(const char *s, size_t max);
+/* POST …/me/push_tokens {platform, token, environment?}. Fills platform, token (malloc'd;
+ * an APNs token in lowercase) and production; *env_given says whether environment was
+ * sent (the caller's default applies otherwise). */
+int cw_check_push_token(json_t *body, struct cw_push_token *out, bool *env_given,
+			struct cw_verr *e);
+/* PATCH …/push: applies body {pushAlways?, apns?, fcm?, endpoints?} to *c. On failure *c is
+ * unchanged. Keys are parsed (apns.key a PKCS#8 EC P-256 key, the service account's an RSA
+ * key); whether endpoints.caFile names a readable file is the caller's to check. */
+int cw_check_push_patch(json_t *body, struct cw_push_config *c, struct cw_verr *e);
+/* PATCH …/webhooks {urls?, rotateSecret?}. *urls is the new JSON array text (malloc'd; NULL
+ * for an empty list) when *urls_given. */
+int cw_check_webhooks_patch(json_t *body, char **urls, bool *urls_given, bool *rotate,
+			    struct cw_verr *e);
 
 /* Query values. limit: 1..max, default def. A cursor is the base64url of the last id. */
 int cw_parse_limit(const char *s, int def, int max, int *out, struct cw_verr *e);

@@ -129,6 +129,63 @@ static const char *const migrations[] = {
 	") WITHOUT ROWID;"
 	/* Pruning looks only at old events; without this it scanned the whole log. */
 	"CREATE INDEX events_by_time ON events (created_at);",
+
+	/* 3: VoIP push and webhooks. Tables with rowids: tokens (FCM's up to 4 KB), keys and
+	 * payloads are too large for the rows of a WITHOUT ROWID table. */
+	/* A token belongs to one user at a time: registered again, it moves (a phone that
+	 * changed hands). device is the hash of the auth token that registered it. */
+	"CREATE TABLE push_tokens ("
+	" id INTEGER PRIMARY KEY,"
+	" app_id TEXT NOT NULL COLLATE BINARY,"
+	" platform TEXT NOT NULL,"
+	" token TEXT NOT NULL COLLATE BINARY,"
+	" uid TEXT NOT NULL COLLATE BINARY,"
+	" production INTEGER NOT NULL,"
+	" device TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" UNIQUE (app_id, platform, token),"
+	" FOREIGN KEY (app_id, uid) REFERENCES users (app_id, uid) ON DELETE CASCADE"
+	");"
+	/* A callee's tokens at every ring; also the index the cascade from users needs. */
+	"CREATE INDEX push_tokens_by_user ON push_tokens (app_id, uid);"
+	/* Logout forgets what its device registered. */
+	"CREATE INDEX push_tokens_by_device ON push_tokens (device);"
+	/* One row per app that has settings; secrets as given, since the server signs with
+	 * them. */
+	"CREATE TABLE push_config ("
+	" app_id TEXT NOT NULL COLLATE BINARY PRIMARY KEY REFERENCES apps (id) ON DELETE CASCADE,"
+	" push_always INTEGER NOT NULL DEFAULT 0,"
+	" apns_team_id TEXT,"
+	" apns_key_id TEXT,"
+	" apns_key TEXT,"
+	" apns_bundle_id TEXT,"
+	" apns_production INTEGER NOT NULL DEFAULT 1,"
+	" fcm_service_account TEXT,"
+	" apns_url TEXT,"
+	" fcm_url TEXT,"
+	" oauth_url TEXT,"
+	" ca_file TEXT,"
+	" webhook_urls TEXT,"
+	" webhook_secret TEXT"
+	");"
+	/* Messages to send. AUTOINCREMENT: ids only grow, so (next_at, id) orders retries
+	 * fairly. The dedupe key makes adding an entry for a call event idempotent: an event
+	 * written twice (a retried request, reconciliation after a crash) sends once. */
+	"CREATE TABLE outbox ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" app_id TEXT NOT NULL COLLATE BINARY,"
+	" kind TEXT NOT NULL,"
+	" target TEXT NOT NULL,"
+	" dedupe TEXT NOT NULL,"
+	" payload TEXT NOT NULL,"
+	" meta TEXT NOT NULL DEFAULT '{}',"
+	" created_at INTEGER NOT NULL,"
+	" next_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE (app_id, dedupe)"
+	");"
+	"CREATE INDEX outbox_by_next ON outbox (next_at);",
 };
 
 /* The SQL of each enum stmt_id. The row readers in sqlite_<area>.c read the columns in the
@@ -143,6 +200,14 @@ static const char *const migrations[] = {
 	"c.receiver, c.status, c.initiated_at, c.joined_at, c.ended_at, c.ring_deadline, "         \
 	"c.metadata, c.initiator_name, c.receiver_name, c.has_recording"
 #define PART_COLS "uid, state, initiator, device, joined_at, left_at, time_in"
+#define PUSH_TOKEN_COLS "uid, platform, token, production, device, created_at"
+#define PUSH_CONFIG_COLS                                                                           \
+	"push_always, apns_team_id, apns_key_id, apns_key, apns_bundle_id, apns_production, "      \
+	"fcm_service_account, apns_url, fcm_url, oauth_url, ca_file, webhook_urls, "               \
+	"webhook_secret"
+#define OUTBOX_COLS                                                                                \
+	"id, app_id, kind, target, dedupe, payload, meta, created_at, next_at, expires_at, "       \
+	"attempts"
 
 /* The filters of call_list, shared by its two statements so both bind the same parameters.
  * A NULL text, a negative has_recording or a zero direction disables a filter: one prepared
@@ -278,6 +343,58 @@ static const struct {
 			   "DELETE FROM events WHERE created_at < ?1 AND seq <= (SELECT s.seq"
 			   " FROM user_seq s WHERE s.app_id = events.app_id AND s.uid = events.uid)"
 			   " - ?2"},
+	/* Registered again, a token moves to the new user and device; it keeps its age only
+	 * while it stays with the same user. */
+	[S_PUSH_TOKEN_PUT] = {"push_token_put",
+			      "INSERT INTO push_tokens (app_id, " PUSH_TOKEN_COLS ")"
+			      " VALUES (?, ?, ?, ?, ?, ?, ?)"
+			      " ON CONFLICT (app_id, platform, token) DO UPDATE SET"
+			      " created_at = CASE WHEN uid = excluded.uid THEN created_at"
+			      " ELSE excluded.created_at END, uid = excluded.uid,"
+			      " production = excluded.production, device = excluded.device"},
+	[S_PUSH_TOKEN_GET] = {"push_token_get", "SELECT " PUSH_TOKEN_COLS " FROM push_tokens"
+						" WHERE app_id = ? AND platform = ? AND token = ?"},
+	[S_PUSH_TOKEN_DELETE] =
+		{"push_token_delete",
+		 "DELETE FROM push_tokens WHERE app_id = ? AND uid = ? AND token = ?"},
+	[S_PUSH_TOKEN_FORGET] = {"push_token_forget",
+				 "DELETE FROM push_tokens"
+				 " WHERE app_id = ? AND platform = ? AND token = ?"},
+	[S_PUSH_TOKENS_DEVICE] = {"push_tokens_delete_device",
+				  "DELETE FROM push_tokens WHERE device = ?"},
+	[S_PUSH_TOKENS_USER] = {"push_tokens_delete_user",
+				"DELETE FROM push_tokens WHERE app_id = ? AND uid = ?"},
+	[S_PUSH_TOKENS_OF] = {"push_tokens_of",
+			      "SELECT " PUSH_TOKEN_COLS " FROM push_tokens"
+			      " WHERE app_id = ? AND uid = ? ORDER BY created_at, id"},
+	/* The app's row joined to its settings: no app, no row; an app without settings, a row
+	 * of NULLs. */
+	[S_PUSH_CONFIG_GET] = {"push_config_get",
+			       "SELECT " PUSH_CONFIG_COLS " FROM apps a"
+			       " LEFT JOIN push_config c ON c.app_id = a.id WHERE a.id = ?"},
+	[S_PUSH_CONFIG_SET] =
+		{"push_config_set",
+		 "INSERT INTO push_config (app_id, " PUSH_CONFIG_COLS ")"
+		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		 " ON CONFLICT (app_id) DO UPDATE SET push_always = excluded.push_always,"
+		 " apns_team_id = excluded.apns_team_id, apns_key_id = excluded.apns_key_id,"
+		 " apns_key = excluded.apns_key, apns_bundle_id = excluded.apns_bundle_id,"
+		 " apns_production = excluded.apns_production,"
+		 " fcm_service_account = excluded.fcm_service_account,"
+		 " apns_url = excluded.apns_url, fcm_url = excluded.fcm_url,"
+		 " oauth_url = excluded.oauth_url, ca_file = excluded.ca_file,"
+		 " webhook_urls = excluded.webhook_urls, webhook_secret = excluded.webhook_secret"},
+	[S_OUTBOX_INSERT] = {"outbox_add",
+			     "INSERT INTO outbox (app_id, kind, target, dedupe, payload, meta,"
+			     " created_at, next_at, expires_at, attempts)"
+			     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+	[S_OUTBOX_DUE] = {"outbox_due", "SELECT " OUTBOX_COLS " FROM outbox"
+					" WHERE next_at <= ? ORDER BY next_at, id LIMIT ?"},
+	[S_OUTBOX_NEXT_AT] = {"outbox_next_at", "SELECT min(next_at) FROM outbox"},
+	[S_OUTBOX_RETRY] = {"outbox_retry",
+			    "UPDATE outbox SET next_at = ?, attempts = ? WHERE id = ?"},
+	[S_OUTBOX_DELETE] = {"outbox_delete", "DELETE FROM outbox WHERE id = ?"},
+	[S_OUTBOX_COUNT] = {"outbox_count", "SELECT count(*) FROM outbox"},
 };
 
 struct sqlite_store *sq_to_sqlite(struct cw_store *s)
@@ -661,6 +778,7 @@ static const struct cw_store_ops sqlite_ops = {
 	.batch_commit = sqlite_batch_commit,
 	.batch_rollback = sqlite_batch_rollback,
 	.batch_open = sqlite_batch_open,
+	.push = &sqlite_push_ops,
 };
 
 static int exec(struct sqlite_store *st, const char *op, const char *sql)

@@ -208,6 +208,7 @@ int sqlite_user_delete(struct cw_store *s, const char *app_id, const char *uid)
 	if ((err = sq_tx_begin(st)))
 		return err;
 	if ((err = sq_run(st, S_TOKEN_REVOKE_USER, "tt", app_id, uid)) ||
+	    (err = sq_run(st, S_PUSH_TOKENS_USER, "tt", app_id, uid)) ||
 	    (err = sq_run(st, S_MEMBER_DELETE_USER, "tt", app_id, uid)))
 		goto out;
 	err = sq_changed(st, sq_run(st, S_USER_DELETE, "tt", app_id, uid));

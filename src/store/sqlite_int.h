@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "store/push_store.h"
 #include "store/store.h"
 
 /* Every statement the backend runs, prepared once at open and reset after each use; the SQL
@@ -61,6 +62,21 @@ enum stmt_id {
 	S_EVENT_INSERT,
 	S_EVENT_AFTER,
 	S_EVENT_PRUNE,
+	S_PUSH_TOKEN_PUT,
+	S_PUSH_TOKEN_GET,
+	S_PUSH_TOKEN_DELETE,
+	S_PUSH_TOKEN_FORGET,
+	S_PUSH_TOKENS_DEVICE,
+	S_PUSH_TOKENS_USER,
+	S_PUSH_TOKENS_OF,
+	S_PUSH_CONFIG_GET,
+	S_PUSH_CONFIG_SET,
+	S_OUTBOX_INSERT,
+	S_OUTBOX_DUE,
+	S_OUTBOX_NEXT_AT,
+	S_OUTBOX_RETRY,
+	S_OUTBOX_DELETE,
+	S_OUTBOX_COUNT,
 	S_COUNT
 };
 
@@ -163,5 +179,9 @@ int sqlite_events_after(struct cw_store *s, const char *app_id, const char *uid,
 			size_t limit, struct cw_event_record **out, size_t *n);
 int sqlite_event_last_seq(struct cw_store *s, const char *app_id, const char *uid, int64_t *seq);
 int sqlite_events_prune(struct cw_store *s, int64_t before, size_t keep, size_t *count);
+
+/* The ops of device tokens, push settings and the outbox, in sqlite_push.c; see
+ * push_store.h. */
+extern const struct cw_push_store_ops sqlite_push_ops;
 
 #endif

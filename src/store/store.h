@@ -97,6 +97,7 @@ enum {
 };
 
 struct cw_store;
+struct cw_push_store_ops;
 
 /* Every function returns 0 on success or a negative errno-style code:
  *   -ENOENT  the app, user, group or token does not exist
@@ -123,7 +124,8 @@ struct cw_store_ops {
 			struct cw_user *out);
 	int (*user_update)(struct cw_store *s, const char *app_id, const struct cw_user *user,
 			   unsigned fields);
-	/* Deletes the user, their auth tokens and group memberships in one transaction. */
+	/* Deletes the user, their auth tokens, push tokens and group memberships in one
+	 * transaction. */
 	int (*user_delete)(struct cw_store *s, const char *app_id, const char *uid);
 	int (*user_list)(struct cw_store *s, const char *app_id, const char *after, size_t limit,
 			 struct cw_user **out, size_t *n, bool *more);
@@ -187,6 +189,9 @@ struct cw_store_ops {
 	int (*batch_commit)(struct cw_store *s);
 	void (*batch_rollback)(struct cw_store *s);
 	bool (*batch_open)(struct cw_store *s);
+
+	/* Device tokens, push settings and the outbox (store/push_store.h). */
+	const struct cw_push_store_ops *push;
 };
 
 struct cw_store {

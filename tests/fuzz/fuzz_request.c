@@ -43,6 +43,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cw_check_reject(body, &flag, &e);
 		cw_check_end(body, &flag, &e);
 	}
+	{
+		struct cw_push_config config = {0};
+		struct cw_push_token token;
+		bool given, rotate;
+		char *urls;
+
+		if (cw_check_push_token(body, &token, &given, &e) == 0)
+			cw_push_token_free(&token);
+		cw_check_push_patch(body, &config, &e);
+		cw_push_config_free(&config);
+		if (cw_check_webhooks_patch(body, &urls, &given, &rotate, &e) == 0)
+			free(urls);
+	}
 	json_decref(body);
 	return 0;
 }
