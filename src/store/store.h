@@ -70,7 +70,7 @@ struct cw_call_record {
 /* Which calls call_list returns, newest (largest id) first. */
 struct cw_call_filter {
 	const char *app_id;
-	const char *member;   /* only calls this uid took part in (initiator or receiver), or NULL */
+	const char *member; /* only calls this uid took part in (initiator or receiver), or NULL */
 	const char *with_uid; /* only calls in which this uid also took part, or NULL */
 	const char *guid;     /* only group calls to this group, or NULL */
 	int direction;	      /* 0 any; 1 incoming: member is not the initiator; 2 outgoing */
@@ -174,8 +174,8 @@ struct cw_store_ops {
 	 * seq > after, ascending. event_last_seq is 0 for a user with no event yet. */
 	int (*event_append)(struct cw_store *s, const char *app_id, const char *uid,
 			    const char *body, int64_t now, int64_t *seq);
-	int (*events_after)(struct cw_store *s, const char *app_id, const char *uid,
-			    int64_t after, size_t limit, struct cw_event_record **out, size_t *n);
+	int (*events_after)(struct cw_store *s, const char *app_id, const char *uid, int64_t after,
+			    size_t limit, struct cw_event_record **out, size_t *n);
 	int (*event_last_seq)(struct cw_store *s, const char *app_id, const char *uid,
 			      int64_t *seq);
 	/* Deletes events created before `before` that are not among their user's latest
@@ -257,12 +257,11 @@ int cw_store_call_get(struct cw_store *s, const char *app_id, const char *sessio
 int cw_store_call_list(struct cw_store *s, const struct cw_call_filter *f,
 		       struct cw_call_record **out, size_t *n, bool *more);
 int cw_store_call_list_active(struct cw_store *s, struct cw_call_record **out, size_t *n);
-int cw_store_event_append(struct cw_store *s, const char *app_id, const char *uid,
-			  const char *body, int64_t now, int64_t *seq);
+int cw_store_event_append(struct cw_store *s, const char *app_id, const char *uid, const char *body,
+			  int64_t now, int64_t *seq);
 int cw_store_events_after(struct cw_store *s, const char *app_id, const char *uid, int64_t after,
 			  size_t limit, struct cw_event_record **out, size_t *n);
-int cw_store_event_last_seq(struct cw_store *s, const char *app_id, const char *uid,
-			    int64_t *seq);
+int cw_store_event_last_seq(struct cw_store *s, const char *app_id, const char *uid, int64_t *seq);
 int cw_store_events_prune(struct cw_store *s, int64_t before, size_t keep, size_t *count);
 int cw_store_batch_begin(struct cw_store *s);
 int cw_store_batch_commit(struct cw_store *s);
