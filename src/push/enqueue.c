@@ -277,10 +277,11 @@ static void webhook(struct cw_push *p, const struct cw_push_config *c,
 {
 	json_t *urls = c->webhook_urls ? json_loads(c->webhook_urls, 0, NULL) : NULL;
 	char id[80], h[CW_SHA256_HEX_LEN + 1], seed[200];
+	json_t *u, *body, *call;
 	size_t i;
-	json_t *u;
 
-	if (!json_is_array(urls) || !c->webhook_secret) {
+	if (!json_is_array(urls) || !json_array_size(urls) || !c->webhook_secret ||
+	    !(call = cw_call_json(rec, now))) {
 		json_decref(urls);
 		return;
 	}
@@ -288,18 +289,15 @@ static void webhook(struct cw_push *p, const struct cw_push_config *c,
 	cw_sha256_hex(seed, strlen(seed), h);
 	h[24] = '\0';
 	snprintf(id, sizeof(id), "evt_%s", h);
+	/* One body for every URL: the same event, with the same id. */
+	body = json_pack("{s:s,s:s,s:s,s:I,s:{s:o}}", "id", id, "type", event, "appId", rec->app_id,
+			 "createdAt", (json_int_t)now, "data", "call", call);
 	json_array_foreach (urls, i, u) {
-		json_t *call = cw_call_json(rec, now);
-
-		if (!json_is_string(u) || !call) {
-			json_decref(call);
-			continue;
-		}
-		add(p, rec, CW_OUT_WEBHOOK, json_string_value(u), event,
-		    json_pack("{s:s,s:s,s:s,s:I,s:{s:o}}", "id", id, "type", event, "appId",
-			      rec->app_id, "createdAt", (json_int_t)now, "data", "call", call),
-		    json_pack("{s:s}", "event", event), now + WEBHOOK_TTL_MS, now);
+		if (json_is_string(u) && body)
+			add(p, rec, CW_OUT_WEBHOOK, json_string_value(u), event, json_incref(body),
+			    json_pack("{s:s}", "event", event), now + WEBHOOK_TTL_MS, now);
 	}
+	json_decref(body);
 	json_decref(urls);
 }
 

@@ -15,7 +15,6 @@ enum { SVC_APNS, SVC_FCM, SVC_WEBHOOK };
 
 /* Per-app credentials, minted or fetched once and reused. */
 struct creds {
-	struct creds *next;
 	char app_id[CW_APPID_MAX + 1];
 	/* APNs provider token, and what it was made from. */
 	char *apns_jwt;
@@ -37,13 +36,12 @@ struct cw_push {
 	CURLM *multi;
 	uv_timer_t curl_timer; /* libcurl's own timeout */
 	uv_timer_t pump_timer; /* the next look at the outbox */
-	int open_handles;
 	bool started, stopping;
 	/* Receivers whose devices were woken for a call: "app/session/uid" -> expiry (ms, in a
 	 * malloc'd int64_t). Only they get the pushes that end the ringing. */
 	struct cw_map rung;
-	struct creds *creds;
-	struct xfer *xfers; /* transfers in flight */
+	struct cw_map creds; /* app id -> struct creds */
+	struct xfer *xfers;  /* transfers in flight */
 	struct cw_push_stats stats;
 };
 

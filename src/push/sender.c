@@ -65,10 +65,7 @@ static void pump(struct cw_push *p);
 
 static void on_sock_closed(uv_handle_t *h)
 {
-	struct sock *k = h->data;
-
-	k->p->open_handles--;
-	free(k);
+	free(h->data);
 }
 
 static void check_done(struct cw_push *p);
@@ -114,7 +111,6 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 			return -1;
 		}
 		k->poll.data = k;
-		p->open_handles++;
 		curl_multi_assign(p->multi, fd, k);
 	}
 	if (what & CURL_POLL_IN)
@@ -283,17 +279,18 @@ static int post(struct cw_push *p, struct xfer *x, const char *url, const char *
 
 struct creds *cw__push_creds(struct cw_push *p, const char *app_id)
 {
-	struct creds *c;
+	struct creds *c = cw_map_get(&p->creds, app_id);
 
-	for (c = p->creds; c; c = c->next)
-		if (strcmp(c->app_id, app_id) == 0)
-			return c;
+	if (c)
+		return c;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	cw_strlcpy(c->app_id, app_id, sizeof(c->app_id));
-	c->next = p->creds;
-	p->creds = c;
+	if (cw_map_put(&p->creds, app_id, c) != 0) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -321,9 +318,6 @@ static const char *apns_jwt(struct cw_push *p, struct creds *cr, const struct cw
 	key_hash(c->apns_key, c->apns_key_id, c->apns_team_id, h);
 	if (cr->apns_jwt && strcmp(h, cr->apns_key_hash) == 0 &&
 	    now - cr->apns_minted_at < APNS_JWT_REFRESH_MS)
-		return cr->apns_jwt;
-	if (cr->apns_jwt && strcmp(h, cr->apns_key_hash) == 0 &&
-	    now - cr->apns_minted_at < APNS_JWT_MIN_AGE_MS)
 		return cr->apns_jwt;
 	jwt = cw_jwt_apns(c->apns_key, c->apns_key_id, c->apns_team_id, now / 1000, why,
 			  sizeof(why));
@@ -492,8 +486,16 @@ static int start(struct cw_push *p, const struct cw_outbox_entry *e, int64_t now
 	} else if (e->kind == CW_OUT_FCM) {
 		struct account a;
 
+		char h[CW_HASH_HEX + 1];
+
 		if (account_of(&c, &a) != 0)
 			goto out;
+		/* A new service account: the token of the old one is no use. */
+		key_hash(a.key, a.email, a.project, h);
+		if (cr->fcm_token && strcmp(h, cr->fcm_key_hash) != 0) {
+			free(cr->fcm_token);
+			cr->fcm_token = NULL;
+		}
 		if (!cr->fcm_token || cr->fcm_expires_at - OAUTH_MARGIN_MS <= now) {
 			oauth_fetch(p, cr, &c, now);
 			json_decref(a.root);
@@ -851,19 +853,25 @@ static void free_rung(void *ctx, const char *key, void *val)
 	free(val);
 }
 
+static void free_creds(void *ctx, const char *key, void *val)
+{
+	struct creds *c = val;
+
+	(void)ctx;
+	(void)key;
+	free(c->apns_jwt);
+	free(c->fcm_token);
+	free(c);
+}
+
 void cw_push_free(struct cw_push *p)
 {
 	if (!p)
 		return;
 	cw_map_each(&p->rung, free_rung, NULL);
 	cw_map_clear(&p->rung);
-	while (p->creds) {
-		struct creds *c = p->creds;
-		p->creds = c->next;
-		free(c->apns_jwt);
-		free(c->fcm_token);
-		free(c);
-	}
+	cw_map_each(&p->creds, free_creds, NULL);
+	cw_map_clear(&p->creds);
 	if (p->started)
 		curl_global_cleanup();
 	free(p);

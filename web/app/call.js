@@ -258,10 +258,6 @@ export class CallView {
 		this.close(`Call ended · ${fmtDuration(call.duration)}`, "info");
 	}
 
-	callParticipant() {
-		// Group members come and go through the session's own events (the tiles).
-	}
-
 	async cancel() {
 		if (!this.sessionId) {
 			this._cancelWanted = true; // the call is being made: cancel it once it exists

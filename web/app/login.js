@@ -10,7 +10,6 @@ export function loginScreen(app, { appId, authKey, onLoggedIn }) {
 	try {
 		remembered = localStorage.getItem(LAST_APP);
 	} catch (err) { /* storage disabled */ }
-	const useToken = false;
 	const error = h("p", { class: "form-error", role: "alert", id: "login-error" });
 	const appInput = h("input", { id: "login-app", name: "app", required: true,
 		autocomplete: "off", spellcheck: "false", value: appId || remembered || "" });
@@ -23,9 +22,9 @@ export function loginScreen(app, { appId, authKey, onLoggedIn }) {
 	const submit = h("button", { type: "submit", class: "button primary wide" }, "Log in");
 
 	const modeKey = h("input", { type: "radio", name: "mode", id: "mode-key", value: "key",
-		checked: !useToken });
+		checked: true });
 	const modeToken = h("input", { type: "radio", name: "mode", id: "mode-token",
-		value: "token", checked: useToken });
+		value: "token" });
 	const modeChanged = () => {
 		const token = modeToken.checked;
 		secretLabel.textContent = token ? "Auth token" : "Auth key";

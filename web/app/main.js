@@ -181,8 +181,7 @@ function listen() {
 			if (app.call && app.call.sessionId === call.sessionId)
 				app.call.ended(call);
 		},
-		participantJoined: forCall((v, call, uid) => v.callParticipant(call, uid, true)),
-		participantLeft: forCall((v, call, uid) => v.callParticipant(call, uid, false)),
+		// Group members come and go on screen through the media session's own events.
 	});
 	client.addConnectionListener("app", {
 		connected: updateConnection,
