@@ -8,6 +8,7 @@
 
 #include <sys/epoll.h>
 
+#include "media.h"
 #include "sfugen.h"
 
 #define EVENTS_MAX 1024
@@ -35,8 +36,13 @@ void gen_poll(struct gen *g, uint64_t timeout_ns)
 	} else {
 		n = epoll_wait(g->epfd, ev, EVENTS_MAX, (int)((timeout_ns + 999999) / 1000000));
 	}
-	for (int i = 0; i < n; i++)
-		peer_receive(g, ev[i].data.ptr);
+	for (int i = 0; i < n; i++) {
+		struct peer *p = ev[i].data.ptr;
+		if (g->other && (p < g->peers || p >= g->peers + g->n_peers))
+			g->other(ev[i].data.ptr, ev[i].events);
+		else
+			peer_receive(g, p);
+	}
 }
 
 void gen_consent(struct gen *g, uint64_t now)
@@ -85,6 +91,72 @@ static int send_batch(struct gen *g, struct peer *p, int kind, int n)
 	return sent;
 }
 
+/* When p's next packet of the recording is due. */
+static uint64_t media_due(const struct gen *g, const struct peer *p)
+{
+	return p->offset_ns[0] + p->loops * g->media->loop_ns + g->media->pkts[p->mpos].at_ns;
+}
+
+/* Replay (remote.c): every publisher sends what is due of the recording, at the times it
+ * was recorded, in one sendmmsg per publisher and round; returns when the next is due. */
+static uint64_t send_media(struct gen *g, uint64_t now)
+{
+	const struct media *m = g->media;
+	uint64_t next = now + MAX_WAIT_NS;
+
+	for (int i = 0; i < g->n_pubs; i++) {
+		struct peer *p = g->pubs[i];
+		uint8_t kinds[BATCH];
+		uint64_t due = media_due(g, p);
+		int built = 0, sent = 0;
+
+		if (p->state != PEER_UP)
+			continue;
+		while (due <= now && built < BATCH) {
+			const struct media_pkt *mp = &m->pkts[p->mpos];
+			int len = peer_build_media(g, p, mp, g->tx_buf[built],
+						   sizeof(g->tx_buf[built]));
+			if (g->in_window && now - due > LATE_NS)
+				g->late_sends++;
+			if (g->in_window && now - due > g->max_lag_ns)
+				g->max_lag_ns = now - due;
+			if (++p->mpos == m->n) {
+				p->mpos = 0;
+				p->loops++;
+			}
+			due = media_due(g, p);
+			if (len < 0) {
+				g->errors++;
+				continue;
+			}
+			kinds[built] = mp->kind ? 1 : 0;
+			g->tx_iov[built++].iov_len = (size_t)len;
+		}
+		while (sent < built) {
+			int r = sendmmsg(p->fd, g->tx_msgs + sent, (unsigned)(built - sent), 0);
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			sent += r;
+		}
+		for (int k = 0; k < built; k++) {
+			p->issued[kinds[k]]++;
+			if (k < sent) {
+				p->sent[kinds[k]]++;
+				if (g->in_window)
+					p->window_sent[kinds[k]]++;
+			}
+		}
+		p->send_failed += (uint64_t)(built - sent);
+		g->copies_expected += (uint64_t)sent * (uint64_t)p->fanout;
+		if (due < next)
+			next = due;
+	}
+	return next;
+}
+
 static bool done_in_window(const struct gen *g, const struct peer *p)
 {
 	return g->o->max_packets && g->in_window &&
@@ -94,6 +166,13 @@ static bool done_in_window(const struct gen *g, const struct peer *p)
 /* Every publisher's schedule starts at now, the publishers spread over one interval. */
 static void schedule_start(struct gen *g, uint64_t now)
 {
+	if (g->media) {
+		/* Replay: the publishers' starts spread over one video frame interval. */
+		for (int i = 0; i < g->n_pubs; i++)
+			g->pubs[i]->offset_ns[0] =
+				now + 33333333ull * (uint64_t)i / (uint64_t)g->n_pubs;
+		return;
+	}
 	for (int i = 0; i < g->n_pubs; i++) {
 		struct peer *p = g->pubs[i];
 		for (int k = 0; k < 2; k++) {
@@ -188,7 +267,7 @@ static void step(struct gen *g, uint64_t until)
 		if (!send_saturated(g, now))
 			wait = 1000000;
 	} else if (g->sending) {
-		uint64_t next = send_paced(g, now);
+		uint64_t next = g->media ? send_media(g, now) : send_paced(g, now);
 		now = now_ns();
 		wait = next > now ? next - now : 0;
 	} else {

@@ -162,7 +162,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	return 0;
 }
 
-static int init_buffers(struct gen *g)
+int init_buffers(struct gen *g)
 {
 	g->rx_buf = calloc(BATCH, sizeof(*g->rx_buf));
 	g->tx_buf = calloc(BATCH, sizeof(*g->tx_buf));
@@ -184,8 +184,11 @@ int gen_snapshot(struct gen *g, int tag, struct snapshot *s)
 {
 	struct timespec ts;
 
-	if (send(g->ctl, &tag, sizeof(tag), MSG_NOSIGNAL) != sizeof(tag) ||
-	    recv(g->ctl, s, sizeof(*s), 0) != sizeof(*s)) {
+	if (g->remote) {
+		if (remote_snapshot(g, s) != 0)
+			return -1;
+	} else if (send(g->ctl, &tag, sizeof(tag), MSG_NOSIGNAL) != sizeof(tag) ||
+		   recv(g->ctl, s, sizeof(*s), 0) != sizeof(*s)) {
 		fprintf(stderr, "sfu: the SFU process is gone\n");
 		return -1;
 	}
@@ -407,6 +410,8 @@ int main(int argc, char **argv)
 	int sv[2], rc = 1;
 	pid_t child;
 
+	if (argc > 1 && strcmp(argv[1], "remote") == 0)
+		return remote_main(argc - 1, argv + 1);
 	if (parse_opts(&o, argc, argv) != 0) {
 		usage(stderr);
 		return 2;

@@ -9,15 +9,17 @@
 
 #include <sys/epoll.h>
 
+#include "media.h"
 #include "rtc/rtcp.h"
 #include "rtc/stun.h"
 #include "sfugen.h"
 
 #define PWD_SUFFIX "0123456789abcdefghijkl" /* 22 characters: with a prefix, a valid pwd */
 #define STAMP_LEN 16			    /* magic, publisher, send time */
-#define VP8_HDR_LEN 11			    /* descriptor and a keyframe's payload header */
-#define HANDSHAKES_AT_ONCE 32		    /* peers in ICE or DTLS at a time during set-up */
-#define CHECK_RETRY_NS 100000000ull	    /* an unanswered check is sent again after this */
+#define STAMP_MIN_PAYLOAD 8	    /* a stamp leaves a packet's first bytes (its VP8 descriptor) */
+#define VP8_HDR_LEN 11		    /* descriptor and a keyframe's payload header */
+#define HANDSHAKES_AT_ONCE 32	    /* peers in ICE or DTLS at a time during set-up */
+#define CHECK_RETRY_NS 100000000ull /* an unanswered check is sent again after this */
 #define RCVBUF (1 << 20)
 
 static void put32(uint8_t *p, uint32_t v)
@@ -152,17 +154,24 @@ int peer_send_check(struct peer *p)
 				    .role = CW_STUN_ROLE_CONTROLLING,
 				    .tie_breaker = 0x6377626e63680000ull + (uint64_t)p->index,
 				    .use_candidate = true};
-	char username[40];
-	uint8_t req[256];
+	char username[340];
+	uint8_t req[512];
 	size_t len;
 
-	snprintf(username, sizeof(username), "%s:cli", p->ufrag);
+	/* Against a server process its SDP's credentials (remote.c); in-process the SFU took
+	 * ours. */
+	const char *pwd = p->rufrag[0] ? p->rpwd : p->pwd;
+
+	if (p->rufrag[0])
+		snprintf(username, sizeof(username), "%s:%s", p->rufrag, p->ufrag);
+	else
+		snprintf(username, sizeof(username), "%s:cli", p->ufrag);
 	chk.username = username;
 	put32(p->tid, (uint32_t)p->index);
 	put32(p->tid + 4, ++p->checks);
 	put32(p->tid + 8, STAMP_MAGIC);
-	if (cw_stun_build_binding_request(req, sizeof(req), &len, p->tid, &chk, p->pwd,
-					  strlen(p->pwd)) != 0)
+	if (cw_stun_build_binding_request(req, sizeof(req), &len, p->tid, &chk, pwd, strlen(pwd)) !=
+	    0)
 		return -EIO;
 	return send(p->fd, req, len, 0) == (ssize_t)len ? 0 : -errno;
 }
@@ -200,7 +209,8 @@ static void settle(struct peer *p)
 		return;
 	}
 	memset(&keys, 0, sizeof(keys));
-	if (cw_srtp_profile(p->srtp) != p->profile) {
+	/* In-process the SFU must choose the profile asked for; a server process chooses. */
+	if (p->profile && cw_srtp_profile(p->srtp) != p->profile) {
 		fprintf(stderr, "sfu: peer %s: the SFU chose %s\n", p->ufrag,
 			cw_srtp_profile_name(cw_srtp_profile(p->srtp)));
 		p->state = PEER_FAILED;
@@ -215,6 +225,24 @@ static void on_stun(struct peer *p, const uint8_t *buf, size_t len)
 	struct cw_stun_msg m;
 
 	p->stun_rx++;
+	if (getenv("SFU_DEBUG_STUN")) {
+		int e = cw_stun_parse(&m, buf, len);
+		fprintf(stderr, "stun %s: len %zu parse %d cls %d method %d\n", p->ufrag, len, e,
+			e ? -1 : (int)m.cls, e ? -1 : (int)m.method);
+	}
+	/* A server that checks too (libnice, even as ICE-lite, sends triggered checks and
+	 * nominates only once they succeed) gets its answer, keyed with our password. */
+	if (p->rufrag[0] && cw_stun_parse(&m, buf, len) == 0 && m.cls == CW_STUN_REQUEST &&
+	    m.method == CW_STUN_BINDING) {
+		struct sockaddr_storage mapped = {0};
+		uint8_t out[128];
+		size_t n;
+		memcpy(&mapped, &p->remote, sizeof(p->remote)); /* where the request came from */
+		if (cw_stun_build_binding_success(out, sizeof(out), &n, &m, &mapped, p->pwd,
+						  strlen(p->pwd)) == 0)
+			send(p->fd, out, n, 0);
+		return;
+	}
 	if (p->state != PEER_ICE || cw_stun_parse(&m, buf, len) != 0 ||
 	    memcmp(m.tid, p->tid, CW_STUN_TID_LEN) != 0 || m.cls != CW_STUN_SUCCESS)
 		return; /* a 401 before the worker took the peer in: the check is sent again */
@@ -304,6 +332,8 @@ static void on_rtp(struct gen *g, struct peer *p, uint8_t *buf, size_t len, uint
 	if (p->role != ROLE_SUB)
 		return; /* a publisher gets copies only while every peer is CW_SFU_BOTH */
 	g->copies_received++;
+	if (g->in_window)
+		g->copies_in_window++;
 	seq = (uint16_t)(buf[2] << 8 | buf[3]);
 	t = track_get(p, get32(buf + 8));
 	if (!t) {
@@ -324,8 +354,12 @@ static void on_rtp(struct gen *g, struct peer *p, uint8_t *buf, size_t len, uint
 		return;
 	}
 	p->decrypted++;
-	if (cw_rtp_parse(&rtp, buf, (size_t)n) != 0 || rtp.payload_len < STAMP_LEN) {
+	if (cw_rtp_parse(&rtp, buf, (size_t)n) != 0) {
 		p->bad_payload++;
+		return;
+	}
+	if (rtp.payload_len < STAMP_LEN + STAMP_MIN_PAYLOAD) {
+		p->unstamped++; /* a recorded packet too small to carry a stamp */
 		return;
 	}
 	buf += rtp.payload_off + rtp.payload_len - STAMP_LEN;
@@ -476,4 +510,46 @@ uint64_t peer_seq_gaps(const struct peer *p)
 			gaps += (uint64_t)(t->hi - t->lo + 1) - t->packets;
 	}
 	return gaps;
+}
+
+int peer_build_media(struct gen *g, struct peer *p, const struct media_pkt *mp, uint8_t *buf,
+		     size_t cap)
+{
+	const struct media *m = g->media;
+	int kind = mp->kind ? 1 : 0;
+	uint16_t seq = p->seq[kind]++;
+	uint32_t pub = (uint32_t)p->pub, magic = STAMP_MAGIC;
+	uint32_t per_loop = kind ? m->audio_ts_per_loop : m->video_ts_per_loop;
+	uint32_t ts = p->ts_base[kind] + (uint32_t)p->loops * per_loop + mp->ts;
+	size_t hlen = CW_RTP_HEADER_MIN, len;
+	uint64_t now = now_ns();
+
+	if (hlen + 8 + mp->len + CW_SRTP_TRAILER_MAX > cap)
+		return -ENOSPC;
+	buf[0] = 0x80;
+	buf[1] = (uint8_t)((mp->marker ? 0x80 : 0) | (kind ? PT_AUDIO : PT_VIDEO));
+	buf[2] = (uint8_t)(seq >> 8);
+	buf[3] = (uint8_t)seq;
+	put32(buf + 4, ts);
+	put32(buf + 8, p->ssrc[kind]);
+	if (kind) {
+		/* RFC 6464's level in a one-byte header extension (RFC 8285), id AUDIO_LEVEL_ID,
+		 * as browsers send it: the SFUs pick the dominant speaker from it. */
+		static const uint8_t ext[4] = {0xbe, 0xde, 0x00, 0x01};
+		buf[0] |= 0x10;
+		memcpy(buf + hlen, ext, 4);
+		buf[hlen + 4] = (uint8_t)(AUDIO_LEVEL_ID << 4);
+		buf[hlen + 5] = mp->audio_level & 0x7f;
+		buf[hlen + 6] = buf[hlen + 7] = 0;
+		hlen += 8;
+	}
+	memcpy(buf + hlen, mp->payload, mp->len);
+	len = hlen + mp->len;
+	/* The stamp replaces the payload's last bytes: the copies' latency and origin. */
+	if (mp->len >= STAMP_LEN + STAMP_MIN_PAYLOAD) {
+		memcpy(buf + len - STAMP_LEN, &magic, 4);
+		memcpy(buf + len - STAMP_LEN + 4, &pub, 4);
+		memcpy(buf + len - STAMP_LEN + 8, &now, 8);
+	}
+	return cw_srtp_protect(p->srtp, buf, len, cap);
 }

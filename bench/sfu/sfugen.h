@@ -36,6 +36,7 @@
 #define AUDIO_SIZE 120		       /* its RTP packet bytes */
 #define PT_VIDEO 96		       /* VP8 */
 #define PT_AUDIO 111		       /* Opus */
+#define AUDIO_LEVEL_ID 1	       /* RFC 6464 header extension id in our offers */
 #define STAMP_MAGIC 0x43575342u	       /* "CWSB": a packet of this generator */
 
 struct opts {
@@ -101,6 +102,17 @@ struct peer {
 	uint64_t rtp_rx, rtcp_rx, stun_rx, dtls_rx, other_rx;
 	uint64_t decrypted, srtp_errors, bad_payload, unknown_ssrc;
 	uint64_t pli_rx, fir_rx, remb_rx;
+
+	/* Against a server process (remote.c): what its SDP said, and the media replay. */
+	struct sockaddr_in remote;		    /* its candidate; connected */
+	char rufrag[64], rpwd[256];		    /* its ICE credentials: our checks' */
+	char rfingerprint[CW_DTLS_FINGERPRINT_MAX]; /* its certificate */
+	bool dtls_server;			    /* it answered or offered a=setup:active */
+	int fanout;				    /* subscribers that get each packet of ours */
+	size_t mpos;				    /* the next packet of the recording */
+	uint64_t loops;				    /* times the recording was replayed */
+	uint32_t ts_base[2];			    /* RTP timestamps of the recording's start */
+	uint64_t unstamped;			    /* packets too small to carry a stamp */
 };
 
 /* Counters of the generator's side, summed over peers at the end. */
@@ -119,9 +131,18 @@ struct hello {
 	int generator_cpu, worker_cpus[CW_SFU_WORKERS_MAX], cpus;
 };
 
+struct media;
+
 /* The generator process's state. */
 struct gen {
 	const struct opts *o;
+	/* Against a server process (remote.c): its pid for /proc, the recording replayed. */
+	bool remote;
+	int server_pid;
+	const struct media *media;
+	uint64_t copies_in_window; /* copies that arrived inside the window */
+	/* gen_poll hands it what is not a peer of g->peers (remote.c's WebSockets). */
+	void (*other)(void *ptr, uint32_t events);
 	struct hello sfu; /* the SFU process's ports, fingerprint and CPUs */
 	int ctl;	  /* the socket to the SFU process (snapshots) */
 	struct peer *peers;
@@ -180,8 +201,16 @@ int peer_receive(struct gen *g, struct peer *p);
 int peers_connect(struct gen *g);
 /* Writes a protected RTP packet of kind (0 video, 1 audio) into buf; its length or < 0. */
 int peer_build_rtp(struct gen *g, struct peer *p, int kind, uint8_t *buf, size_t cap);
+/* Writes the recording's packet mp as p's next protected RTP packet into buf (remote.c's
+ * replay): its length or < 0. */
+struct media_pkt;
+int peer_build_media(struct gen *g, struct peer *p, const struct media_pkt *mp, uint8_t *buf,
+		     size_t cap);
 /* Seq gaps over every track p received. */
 uint64_t peer_seq_gaps(const struct peer *p);
+
+/* main.c: the shared receive and send batches of g. 0 or -ENOMEM. */
+int init_buffers(struct gen *g);
 
 /* load.c */
 /* One wait for datagrams (up to timeout_ns; 0 polls) and their handling. */
@@ -211,6 +240,7 @@ struct snapshot {
 	uint64_t worker_wait_ns[CW_SFU_WORKERS_MAX];
 	uint64_t gen_wait_ns;	 /* the same for the generator */
 	uint64_t gen_ns;	 /* the generator process's */
+	uint64_t server_rss_kb;	 /* remote: the server process's resident memory */
 	uint64_t sfu_process_ns; /* the SFU process's: its workers and main */
 	/* /proc/stat per CPU, in clock ticks: busy (user, nice, system, irq, softirq),
 	 * softirq alone, steal. */
@@ -234,6 +264,10 @@ void sys_snapshot(struct snapshot *s, struct cw_sfu *sfu, const int *worker_tids
 void sys_udp_drops(const uint16_t *ports, int n_ports, uint64_t *server, uint64_t *generator);
 /* RcvbufErrors and SndbufErrors of /proc/net/snmp. */
 void sys_udp_errors(uint64_t *rcvbuf, uint64_t *sndbuf);
+
+/* remote.c: `sfu remote …`, the generator against a server process (callwire or Janus). */
+int remote_main(int argc, char **argv);
+int remote_snapshot(struct gen *g, struct snapshot *s);
 
 /* report.c */
 struct report_in {
