@@ -6,7 +6,7 @@ LISTEN ?= 127.0.0.1:8080
 DATA ?= ./data
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run test test-unit test-asan fuzz bench bench-sfu install clean format
+.PHONY: all deps build run test test-unit test-asan fuzz bench bench-sfu bench-vs install clean format
 
 all: build
 
@@ -49,9 +49,17 @@ fuzz: deps
 		rm -rf $$work; \
 	done
 
-# Benchmarks: results into BENCHMARKS.md's tables (bench/README.md says what each measures).
+# Benchmarks: results into BENCHMARKS.md's tables (bench/README.md says what each measures):
+# ringing, the SFU in-process, then callwire and Janus side by side. About 12 minutes.
 bench: build
-	bench/run
+	BUILD=$(BUILD) bench/run
+	BUILD=$(BUILD) bench/run-sfu
+	BUILD=$(BUILD) bench/run-vs
+
+# callwire and Janus 1.1.2 side by side in a network namespace (installs Debian's janus when
+# missing): BENCHMARKS.md's side-by-side section. About 5 minutes.
+bench-vs: build
+	BUILD=$(BUILD) bench/run-vs
 
 # The SFU's load generator, its media plane in-process over loopback: BENCHMARKS.md's SFU
 # section (bench/README.md says what each figure means). About 2.5 minutes.

@@ -5,10 +5,11 @@
  *   2. publishes with a hand-written WebRTC offer (BUNDLE, rtcp-mux, Opus 111 and VP8 96,
  *      sendonly, a=ssrc lines, one host candidate at CLIENT_ADDR) and prints Janus's answer;
  *   3. connects that publisher: ICE connectivity checks to ICE-lite Janus, first without
- *      USE-CANDIDATE (does Janus start DTLS without a nomination?), then with it; the DTLS
- *      handshake in the role Janus's a=setup leaves us (callwire's rtc/dtls); waits for the
- *      "webrtcup" event. VideoRoom refuses subscriptions to a publisher whose PeerConnection
- *      is not up ("No such feed"), so this step is needed for the next one;
+ *      USE-CANDIDATE for 1.5 s (Janus answers them but starts no DTLS: it needs the
+ *      nomination), then with it, answering the check Janus sends back; the DTLS handshake in
+ *      the role Janus's a=setup leaves us (callwire's rtc/dtls); waits for "webrtcup".
+ *      VideoRoom refuses subscriptions to a publisher whose PeerConnection is not up ("No
+ *      such feed"), so this step is needed for the next one;
  *   4. subscribes a second handle to the feed, prints Janus's offer, answers it (recvonly,
  *      setup:active), starts it (janus_start) and connects it the same way;
  *   5. sends a second of SRTP media from the publisher (Opus-like and VP8 keyframes with
@@ -50,7 +51,10 @@
 #define EXT_TWCC 3
 #define EXT_MID 4
 #define STEP_MS 10000 /* each connection step's deadline */
-#define DTLS_DELAY_MS 5
+/* A DTLS client's first flight waits this long after the nominating check was answered:
+ * Janus drops a ClientHello that comes sooner (its DTLS starts once libnice reports the
+ * component ready, some 20-40 ms later), and the retransmission then costs 500 ms. */
+#define DTLS_DELAY_MS 50
 
 #define UFRAG_PUB "cwpb"
 #define UFRAG_SUB "cwsb"
@@ -432,7 +436,10 @@ static void pc_input(struct pc *pc, int64_t now)
 			if (cw_stun_parse(&msg, buf, (size_t)n) != 0)
 				continue;
 			if (msg.cls == CW_STUN_REQUEST) {
-				/* ICE-lite Janus sends no checks; answer one if it does. */
+				/* ICE-lite or not, Janus's libnice (0.1.18) sends a triggered check
+				 * back for our first one, and selects no pair, so starts no DTLS,
+				 * until that check is answered: answer it (USERNAME is
+				 * "<our ufrag>:<its ufrag>", keyed with our pwd). */
 				uint8_t out[128];
 				size_t ol;
 				struct sockaddr_storage ss = {0};

@@ -3,9 +3,11 @@
  *
  * Every request and every wait for an event has a deadline (10 s, janus_set_deadline): no
  * call hangs. Janus's events come over one long poll (GET base/<session>?maxev=100) that is
- * kept in flight between calls and never abandoned: Janus hands events to a waiting long
- * poll even after its client gave up on it, so a long poll cut short by a client timeout
- * loses the next events (bench/janus/smoke's notes). */
+ * kept in flight between calls and never abandoned: Janus's HTTP transport hands the next
+ * events to a parked long poll even after its client gave up on it (the connection is
+ * suspended, so it does not notice), so a long poll cut short by a client timeout would
+ * lose them. janus_poll(j, timeout_ms) therefore waits on that one long poll, never on a
+ * new one. */
 #ifndef BENCH_JANUS_H
 #define BENCH_JANUS_H
 
