@@ -48,8 +48,9 @@ machine = {
     "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     "commit": commit,
     "binary_sha256": open(os.path.join(tmp, "binary.sha256")).read().strip(),
-    "srtp": (first["config"]["srtp_library"] + " (crypto: " + first["config"]["srtp_crypto"] +
-             ")") if first else "unknown",
+    "srtp": (first["config"]["srtp_library"] +
+             (" (crypto: nss)" if first["config"]["srtp_crypto"] == "nss" else "")
+             ) if first else "unknown",
     "load_average": open("/proc/loadavg").read().split()[:3],
 }
 commands = ["make bench-sfu   # = make build && bench/run-sfu"] + \

@@ -5,9 +5,11 @@
  * per CPU second of the workers, added latency, loss, the SFU's counters and same-run
  * references.
  *
- * Two processes, because libsrtp's crypto library (NSS on Debian) keeps every session's
- * keys in tables and locks shared by the whole process: the generator's own sessions in
- * the SFU's process would make each of its packets dearer and its locks contended. */
+ * Two processes, so that the SFU's CPU time, caches and allocator are its own: when SRTP
+ * was libsrtp over NSS, whose tables and locks are shared by a whole process, the
+ * generator's sessions in the SFU's process made each of the SFU's packets dearer.
+ *
+ * `sfu remote …` (remote.c) drives a server process instead: callwire or Janus. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

@@ -225,11 +225,6 @@ static void on_stun(struct peer *p, const uint8_t *buf, size_t len)
 	struct cw_stun_msg m;
 
 	p->stun_rx++;
-	if (getenv("SFU_DEBUG_STUN")) {
-		int e = cw_stun_parse(&m, buf, len);
-		fprintf(stderr, "stun %s: len %zu parse %d cls %d method %d\n", p->ufrag, len, e,
-			e ? -1 : (int)m.cls, e ? -1 : (int)m.method);
-	}
 	/* A server that checks too (libnice, even as ICE-lite, sends triggered checks and
 	 * nominates only once they succeed) gets its answer, keyed with our password. */
 	if (p->rufrag[0] && cw_stun_parse(&m, buf, len) == 0 && m.cls == CW_STUN_REQUEST &&

@@ -44,8 +44,8 @@ static int answer_nack(uint16_t seq, void *arg)
 	if (!c->t || c->answered == CW_SFU_NACK_ANSWER_MAX)
 		return 0;
 	s = cw_sfu_rtx_find(c->t, seq);
-	/* The same bytes under the same index as the first time: libsrtp's outbound streams
-	 * allow the repeat (allow_repeat_tx), and no keystream is reused for other content. */
+	/* The same bytes under the same index as the first time: cw_srtp_protect allows the
+	 * repeat, and no keystream is reused for other content. */
 	if (s && cw_sfu_send_protected(c->w, c->sub, s->data, s->len, false)) {
 		c->answered++;
 		cw_sfu_count(&c->w->n.rtp_retransmitted, 1);

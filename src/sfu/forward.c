@@ -15,7 +15,7 @@ static void count_srtp_error(struct cw_sfu_worker *w, int err)
 	else if (err == CW_SRTP_E_REPLAY || err == CW_SRTP_E_REPLAY_OLD)
 		cw_sfu_count(&w->n.srtp_replayed, 1);
 	else
-		cw_sfu_count(&w->n.dropped_unknown, 1); /* not RTP/RTCP, or libsrtp failed */
+		cw_sfu_count(&w->n.dropped_unknown, 1); /* not RTP/RTCP, or SRTP failed */
 }
 
 bool cw_sfu_forwards(const struct cw_sfu_peer *from, const struct cw_sfu_peer *to)
