@@ -212,7 +212,7 @@ scenario("a meeting joined by link, by a user who logs in on the way", async (s)
 	await alice.shot("join screen");
 	await alice.button("Join meeting").click();
 	await alice.waitOngoing();
-	await alice.page.getByText("In the meeting").waitFor();
+	await alice.page.getByText("In the meeting", { exact: true }).waitFor();
 	await alice.shot("alone in the meeting");
 
 	// Bob opens the link without being logged in: log-in first, then the meeting.
