@@ -673,14 +673,25 @@ static int tx_stream(struct cw_srtp *s, uint32_t ssrc, struct tx_stream **stream
 	return err;
 }
 
-/* Keeps the inbound stream of an SSRC whose first packet just authenticated. */
-static int rx_stream_add(struct cw_srtp *s, uint32_t ssrc, struct rx_stream **streamp)
+/* A packet of st's SSRC authenticated: a new SSRC's stream (st is then a blank one on the
+ * caller's stack) is kept only now, and index enters its RTP or RTCP replay window. */
+static int rx_accepted(struct cw_srtp *s, uint32_t ssrc, struct rx_stream *st, bool fresh,
+		       bool rtcp, uint64_t index, int64_t delta)
 {
-	struct stream_head *h;
-	int err = table_add(&s->rx, ssrc, true, &h);
+	if (fresh) {
+		struct stream_head *h;
+		int err = table_add(&s->rx, ssrc, true, &h);
 
-	*streamp = err == 0 ? (struct rx_stream *)h : NULL;
-	return err;
+		if (err != 0)
+			return err;
+		st = (struct rx_stream *)h;
+	}
+	if (rtcp)
+		window_add(st->rtcp_seen, &st->rtcp_index, index, delta);
+	else
+		window_add(st->rtp_seen, &st->rtp_index, index, delta);
+	st->h.used = ++s->clock;
+	return 0;
 }
 
 int cw__srtp_set_rtcp_index(struct cw_srtp *srtp, uint32_t ssrc, uint32_t index)
@@ -805,16 +816,9 @@ int cw_srtp_unprotect(struct cw_srtp *srtp, void *pkt, size_t len)
 		make_iv(iv, false, srtp->rx_rtp.salt, ssrc, index);
 		err = ctr_xor(srtp->rx_rtp.ctx, iv, p + hlen, len - hlen);
 	}
-	if (err != 0)
-		return err;
-	if (st == &fresh) {
-		err = rx_stream_add(srtp, ssrc, &st);
-		if (err != 0)
-			return err;
-	}
-	window_add(st->rtp_seen, &st->rtp_index, index, delta);
-	st->h.used = ++srtp->clock;
-	return (int)len;
+	if (err == 0)
+		err = rx_accepted(srtp, ssrc, st, st == &fresh, false, index, delta);
+	return err != 0 ? err : (int)len;
 }
 
 int cw_srtp_protect_rtcp(struct cw_srtp *srtp, void *pkt, size_t len, size_t cap)
@@ -899,14 +903,7 @@ int cw_srtp_unprotect_rtcp(struct cw_srtp *srtp, void *pkt, size_t len)
 		make_iv(iv, false, srtp->rx_rtcp.salt, ssrc, index);
 		err = ctr_xor(srtp->rx_rtcp.ctx, iv, p + RTCP_HEADER_LEN, len - RTCP_HEADER_LEN);
 	}
-	if (err != 0)
-		return err;
-	if (st == &fresh) {
-		err = rx_stream_add(srtp, ssrc, &st);
-		if (err != 0)
-			return err;
-	}
-	window_add(st->rtcp_seen, &st->rtcp_index, index, delta);
-	st->h.used = ++srtp->clock;
-	return (int)len;
+	if (err == 0)
+		err = rx_accepted(srtp, ssrc, st, st == &fresh, true, index, delta);
+	return err != 0 ? err : (int)len;
 }
