@@ -18,6 +18,8 @@ struct job {
 	size_t resp_len;
 	long status;
 	int tries;
+	const char *bearer;	    /* this job's token, instead of run()'s key */
+	struct curl_slist *headers; /* with it */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
@@ -44,8 +46,14 @@ static CURL *easy_for(struct job *j, struct curl_slist *headers)
 	free(j->resp);
 	j->resp = NULL;
 	j->resp_len = 0;
+	if (j->bearer && !j->headers) {
+		char auth[1100];
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", j->bearer);
+		j->headers = curl_slist_append(NULL, auth);
+		j->headers = curl_slist_append(j->headers, "Content-Type: application/json");
+	}
 	curl_easy_setopt(e, CURLOPT_URL, j->url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers ? j->headers : headers);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
@@ -114,6 +122,31 @@ static int run(struct job *jobs, size_t n, const char *key, long ok_also)
 	return rc;
 }
 
+/* Takes the string field of each job's JSON answer into out[i] (malloc'd). 0 or -1. */
+static int take_field(struct job *jobs, size_t n, const char *field, char **out)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = json_loads(jobs[i].resp ? jobs[i].resp : "", 0, NULL);
+		const char *t = json_string_value(json_object_get(j, field));
+		out[i] = t ? strdup(t) : NULL;
+		json_decref(j);
+		if (!out[i]) {
+			fprintf(stderr, "ringing: no %s in %s\n", field, jobs[i].resp);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void jobs_free(struct job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(jobs[i].resp);
+		curl_slist_free_all(jobs[i].headers);
+	}
+	free(jobs);
+}
+
 int rest_users_and_tokens(const char *base, const char *app, const char *key, char **uids, size_t n,
 			  size_t per_user, char **tokens)
 {
@@ -138,23 +171,33 @@ int rest_users_and_tokens(const char *base, const char *app, const char *key, ch
 			 base, app, uids[i / per_user]);
 		strcpy(jobs[i].body, "{}");
 	}
-	if (run(jobs, ntok, key, 0) != 0)
+	if (run(jobs, ntok, key, 0) != 0 || take_field(jobs, ntok, "authToken", tokens) != 0)
 		goto out;
-	for (size_t i = 0; i < ntok; i++) {
-		json_t *j = json_loads(jobs[i].resp ? jobs[i].resp : "", 0, NULL);
-		const char *t = json_string_value(json_object_get(j, "authToken"));
-		tokens[i] = t ? strdup(t) : NULL;
-		json_decref(j);
-		if (!tokens[i]) {
-			fprintf(stderr, "ringing: no authToken in %s\n", jobs[i].resp);
-			goto out;
-		}
-	}
 	rc = 0;
 out:
-	for (size_t i = 0; i < (ntok > n ? ntok : n); i++)
-		free(jobs[i].resp);
-	free(jobs);
+	jobs_free(jobs, ntok > n ? ntok : n);
+	curl_global_cleanup();
+	return rc;
+}
+
+int rest_call_tokens(const char *base, const char *app, char *const *auth, char *const *sids,
+		     size_t n, char **call_tokens)
+{
+	struct job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	int rc = -1;
+
+	if (!jobs)
+		return -1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(jobs[i].url, sizeof(jobs[i].url), "%s/v1/apps/%s/sessions/%s/token", base,
+			 app, sids[i]);
+		strcpy(jobs[i].body, "{}");
+		jobs[i].bearer = auth[i];
+	}
+	if (run(jobs, n, "", 0) == 0 && take_field(jobs, n, "callToken", call_tokens) == 0)
+		rc = 0;
+	jobs_free(jobs, n);
 	curl_global_cleanup();
 	return rc;
 }

@@ -11,4 +11,10 @@
 int rest_users_and_tokens(const char *base, const char *app, const char *key, char **uids, size_t n,
 			  size_t per_user, char **tokens);
 
+/* Mints, for each i, a call token of session sids[i] for the user of auth token auth[i]
+ * (POST …/sessions/{sid}/token), many at once; call_tokens[i] is malloc'd. 0, or -1 with a
+ * message on stderr. */
+int rest_call_tokens(const char *base, const char *app, char *const *auth, char *const *sids,
+		     size_t n, char **call_tokens);
+
 #endif
