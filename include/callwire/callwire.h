@@ -1,4 +1,5 @@
-/* libcallwire: the C client library of callwire (log in, ring and be rung, call logs). */
+/* libcallwire: the C client library of callwire (log in, ring and be rung, call logs, and the
+ * media of sessions). */
 #ifndef CALLWIRE_H
 #define CALLWIRE_H
 
@@ -392,6 +393,209 @@ CW_EXTERN int cw_call_log_request_fetch_next_sync(cw_call_log_request *request, 
 						  cw_call_page **pagep);
 /* False once a fetch has returned the last page. */
 CW_EXTERN bool cw_call_log_request_has_more(const cw_call_log_request *request);
+
+/* ---- Media sessions ---------------------------------------------------------------- */
+
+/*
+ * A session is the media side of a call or of a meeting: the participants' audio (and
+ * video) through the server's SFU. Joining needs a call token (cw_generate_call_token)
+ * for the session id: the call's sessionId, or any other id for a meeting. The client's
+ * network thread carries the media: ICE checks to the server, DTLS, SRTP and RTCP
+ * (receiver and sender reports, NACK, PLI), Opus at 48 kHz in 20 ms frames.
+ *
+ * Audio is mono 16-bit PCM at 48 kHz. Every 20 ms the network thread asks the audio
+ * source for CW_AUDIO_FRAME samples and hands each remote participant's decoded (or, for
+ * a lost packet, concealed) frame to the audio sink, then their mix to the mix sink.
+ * These callbacks run on the network thread: they must return quickly and must not
+ * block (no `_sync` calls). A session's callbacks are not called after
+ * cw_session_free returns (unless one is running at that moment on the network thread).
+ */
+
+#define CW_AUDIO_RATE 48000 /* Hz */
+#define CW_AUDIO_FRAME 960  /* samples in one 20 ms frame */
+
+typedef struct cw_session cw_session;
+typedef struct cw_participant cw_participant;
+
+/* The contract's session settings (docs/protocol.md). */
+typedef struct cw_session_settings {
+	bool audio_only;	 /* publish no video */
+	bool start_audio_muted;	 /* join muted (cw_session_mute_audio later) */
+	bool start_video_paused; /* join with video paused */
+	const char *title;	 /* NULL: none; at most 200 characters */
+	int idle_timeout;	 /* seconds 0..86400 for the session's first participant; -1:
+				    the app's */
+} cw_session_settings;
+
+/* Audio only false, nothing muted, no title, the app's idle timeout. */
+CW_EXTERN void cw_session_settings_init(cw_session_settings *settings);
+
+/* Fills pcm with up to `samples` (CW_AUDIO_FRAME) samples and returns how many it wrote;
+ * the rest of the frame is silence. A negative return says the source has ended: the
+ * session sends silence from then on and the source is not asked again. */
+typedef int (*cw_audio_source_cb)(cw_session *session, int16_t *pcm, size_t samples, void *arg);
+/* One remote participant's 20 ms (participant_id), or the mix of all of them (NULL). */
+typedef void (*cw_audio_sink_cb)(cw_session *session, const char *participant_id,
+				 const int16_t *pcm, size_t samples, void *arg);
+
+/* A participant as the server described it last. Borrowed in callbacks. */
+CW_EXTERN const char *cw_participant_get_id(const cw_participant *p);
+CW_EXTERN const char *cw_participant_get_uid(const cw_participant *p);
+CW_EXTERN bool cw_participant_is_audio_muted(const cw_participant *p);
+CW_EXTERN bool cw_participant_is_video_paused(const cw_participant *p);
+CW_EXTERN int64_t cw_participant_get_joined_at(const cw_participant *p);
+
+typedef struct cw_session_listener {
+	void (*participant_joined)(cw_session *session, const cw_participant *p, void *arg);
+	/* reason: "left", "disconnected" or "removed". */
+	void (*participant_left)(cw_session *session, const cw_participant *p, const char *reason,
+				 void *arg);
+	/* Somebody joined or left; cw_session_get_participant_count tells how many. */
+	void (*participant_list_changed)(cw_session *session, void *arg);
+	/* kind: "audio" (muted) or "video" (paused). */
+	void (*participant_muted)(cw_session *session, const cw_participant *p, const char *kind,
+				  bool muted, void *arg);
+	void (*dominant_speaker_changed)(cw_session *session, const cw_participant *p, void *arg);
+	/* This client's media connection to the server stopped answering, and came back. */
+	void (*connection_lost)(cw_session *session, void *arg);
+	void (*connection_restored)(cw_session *session, void *arg);
+	/* The session is over for this client: reason "idle_timeout", "call_ended", or
+	 * "media_failed" (the media connection could not be made or was lost for 30 s). */
+	void (*session_ended)(cw_session *session, const char *reason, void *arg);
+	/* This participant is alone: the session ends at ends_at (Unix ms) unless someone
+	 * joins. */
+	void (*timeout_warning)(cw_session *session, int64_t ends_at, void *arg);
+} cw_session_listener;
+
+/* What the session carried so far. */
+typedef struct cw_session_stats {
+	uint64_t audio_packets_sent;
+	uint64_t audio_packets_received; /* of every remote participant, decrypted */
+	uint64_t frames_decoded;	 /* frames played from their own packet */
+	uint64_t frames_fec;		 /* recovered from the next packet's FEC */
+	uint64_t frames_concealed;	 /* made up by packet-loss concealment */
+	uint64_t packets_late;		 /* arrived after their time to play */
+	uint64_t nack_sent;		 /* NACK messages this client sent */
+	uint64_t packets_recovered;	 /* missing packets that a NACK brought back */
+	uint64_t packets_lost;		 /* missing packets that never came */
+	uint64_t packets_retransmitted;	 /* packets this client sent again on NACK */
+	uint64_t dropped_by_test;	 /* cw_session_set_receive_loss */
+	int rtt_ms;			 /* to the server; -1 until known */
+} cw_session_stats;
+
+/* An async call token (cw_free it, or it is freed after the callback). */
+typedef void (*cw_token_cb)(cw_client *client, int err, const char *message, const char *call_token,
+			    void *arg);
+/* Gets a call token admitting the logged-in user to session_id (REST, docs/api.md). */
+CW_EXTERN int cw_generate_call_token(cw_client *client, const char *session_id, cw_token_cb cb,
+				     void *arg);
+/* *tokenp: the token, free with cw_free. */
+CW_EXTERN int cw_generate_call_token_sync(cw_client *client, const char *session_id, int timeout_ms,
+					  char **tokenp);
+
+/* A session object for session_id, not joined yet. call_token: NULL to have the join
+ * generate one. settings: NULL for the defaults. Set the source, sinks and listener
+ * before joining. */
+CW_EXTERN int cw_session_new(cw_session **sessionp, cw_client *client, const char *session_id,
+			     const char *call_token, const cw_session_settings *settings);
+/* Leaves (when joined) and frees; every resource is released. NULL is ignored. From
+ * inside one of the session's callbacks the session is freed once the callback returns. */
+CW_EXTERN void cw_session_free(cw_session *session);
+CW_EXTERN const char *cw_session_get_id(const cw_session *session);
+/* The participant id the server gave this client; NULL before the join succeeded. */
+CW_EXTERN const char *cw_session_get_participant_id(const cw_session *session);
+/* The listener struct is copied; NULL removes it. Before joining. */
+CW_EXTERN int cw_session_set_listener(cw_session *session, const cw_session_listener *listener,
+				      void *arg);
+CW_EXTERN int cw_session_set_audio_source(cw_session *session, cw_audio_source_cb cb, void *arg);
+CW_EXTERN int cw_session_set_audio_sink(cw_session *session, cw_audio_sink_cb cb, void *arg);
+CW_EXTERN int cw_session_set_audio_mix_sink(cw_session *session, cw_audio_sink_cb cb, void *arg);
+
+/* Joins: the call token, `session.join` with the publish offer, then the media
+ * connections. cb runs when the join is answered: err 0 means joined (media connects in
+ * the background; connection_lost fires if it cannot). CW_ERR_BUSY when joined or
+ * joining. */
+CW_EXTERN int cw_session_join(cw_session *session, cw_done_cb cb, void *arg);
+CW_EXTERN int cw_session_join_sync(cw_session *session, int timeout_ms);
+/* Leaves: `session.leave`, then the media connections close. The session may be joined
+ * again afterwards. */
+CW_EXTERN int cw_session_leave(cw_session *session, cw_done_cb cb, void *arg);
+CW_EXTERN int cw_session_leave_sync(cw_session *session, int timeout_ms);
+/* Mutes (no audio is sent, the others see `muted`) or unmutes. Before the join it sets
+ * the state the join starts with. */
+CW_EXTERN int cw_session_mute_audio(cw_session *session, bool muted);
+/* Pauses or resumes video: CW_ERR_INVALID_STATE in an audio-only session. */
+CW_EXTERN int cw_session_pause_video(cw_session *session, bool paused);
+CW_EXTERN bool cw_session_is_joined(const cw_session *session);
+CW_EXTERN size_t cw_session_get_participant_count(const cw_session *session);
+CW_EXTERN int cw_session_get_stats(const cw_session *session, cw_session_stats *stats);
+/* For tests: drops this share (per mille, 0..1000) of the media packets that arrive,
+ * before the session looks at them, as a lossy network would. */
+CW_EXTERN int cw_session_set_receive_loss(cw_session *session, unsigned per_mille);
+
+/* ---- Audio helpers ----------------------------------------------------------------- */
+
+/* A WAV file played as an audio source (PCM 8/16/24/32-bit or float, any channels, any
+ * rate from 8 to 192 kHz: converted to 48 kHz mono at open). */
+typedef struct cw_wav_source cw_wav_source;
+/* loop: start again at the end instead of ending. CW_ERR_IO, CW_ERR_INVALID_ARGUMENT
+ * (not a WAV file this reads; cw_last_error_message says why). */
+CW_EXTERN int cw_wav_source_open(cw_wav_source **sourcep, const char *path, bool loop);
+CW_EXTERN void cw_wav_source_free(cw_wav_source *source);
+/* Its length in seconds. */
+CW_EXTERN double cw_wav_source_duration(const cw_wav_source *source);
+/* True once a source that does not loop has been played to its end. */
+CW_EXTERN bool cw_wav_source_done(const cw_wav_source *source);
+/* A cw_audio_source_cb: pass the cw_wav_source as arg. */
+CW_EXTERN int cw_wav_source_cb(cw_session *session, int16_t *pcm, size_t samples, void *arg);
+
+/* A 48 kHz mono 16-bit WAV file being recorded from an audio sink. */
+typedef struct cw_wav_sink cw_wav_sink;
+CW_EXTERN int cw_wav_sink_open(cw_wav_sink **sinkp, const char *path);
+/* Completes the file (its header) and frees; CW_ERR_IO when writing failed. */
+CW_EXTERN int cw_wav_sink_close(cw_wav_sink *sink);
+/* Samples written so far. */
+CW_EXTERN uint64_t cw_wav_sink_samples(const cw_wav_sink *sink);
+/* A cw_audio_sink_cb (use it as the mix sink): pass the cw_wav_sink as arg. */
+CW_EXTERN void cw_wav_sink_cb(cw_session *session, const char *participant_id, const int16_t *pcm,
+			      size_t samples, void *arg);
+
+/* A sine tone as an audio source: arg points to a cw_tone the caller keeps. */
+typedef struct cw_tone {
+	double frequency;  /* Hz */
+	double amplitude;  /* 0..1 of full scale */
+	uint64_t position; /* samples played so far (start at 0) */
+} cw_tone;
+CW_EXTERN int cw_tone_source_cb(cw_session *session, int16_t *pcm, size_t samples, void *arg);
+
+/* ---- The calling extension --------------------------------------------------------- */
+
+/*
+ * Ringing and media together: with the extension on, when a ringing call is accepted
+ * (this user accepted with cw_accept_call, or the callee accepted this user's call),
+ * the client makes a session for it and joins, unless `no_auto_join`; when the call ends
+ * (either side hangs up, cw_end_call, or the session ends), the session is left and
+ * freed. The app meets each session in `session_created`, where it sets the audio source
+ * and sinks and the session listener.
+ */
+typedef struct cw_calling_options {
+	bool no_auto_join;	      /* make nothing: the app joins sessions itself */
+	cw_session_settings settings; /* for video calls; audio calls are audio-only */
+	/* A session was made for the accepted call; it joins when this returns. */
+	void (*session_created)(cw_client *client, cw_call *call, cw_session *session, void *arg);
+	/* The join's outcome. */
+	void (*session_joined)(cw_client *client, cw_session *session, int err, const char *message,
+			       void *arg);
+	/* The session is being left and freed (the call ended, or the session did). */
+	void (*session_closed)(cw_client *client, cw_session *session, void *arg);
+	void *arg;
+} cw_calling_options;
+
+/* Defaults: auto-join on, cw_session_settings_init, no callbacks. */
+CW_EXTERN void cw_calling_options_init(cw_calling_options *options);
+/* Turns the extension on with these options (copied; the title is copied too), or off
+ * with NULL (sessions already made stay until their call ends). */
+CW_EXTERN int cw_client_enable_calling(cw_client *client, const cw_calling_options *options);
 
 #ifdef __cplusplus
 }

@@ -13,8 +13,12 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/phone.h"
 
 #define SESSION_OPT "[--session FILE]"
+#define MEDIA_OPTS                                                                                 \
+	"--audio-in F.wav | --tone HZ] [--loop] [--audio-out F.wav] [--duration S]\n"              \
+	"       [--receive-loss N"
 
 static const struct cli_command commands[] = {
 	{"login", cli_cmd_login,
@@ -33,14 +37,26 @@ static const struct cli_command commands[] = {
 	 "Connection events: connected, disconnected (\"error\"), reconnecting (\"attempt\",\n"
 	 "\"delayMs\"), reconnected (\"resumed\"). Exits 3 when the server refuses the token.\n"},
 	{"call", cli_cmd_call,
-	 "(UID | --group GUID) [--video] [--timeout S] [--metadata JSON] [--wait] " SESSION_OPT,
+	 "(UID | --group GUID) [--video] [--timeout S] [--metadata JSON] [--wait]\n"
+	 "       [" MEDIA_OPTS "] " SESSION_OPT,
 	 "Rings a user or a group and prints the call. --timeout: ring for S seconds (5-300;\n"
 	 "default: the app's ringTimeout). --metadata: a JSON object handed to the callee.\n"
 	 "--wait: stay until the outcome, print the call again, and exit 0 when answered,\n"
 	 "10 rejected, 11 busy, 12 unanswered, 13 cancelled. SIGINT or SIGTERM while waiting\n"
 	 "cancels the call (exit 13). Without --wait the caller's connection closes at once,\n"
 	 "so the server cancels the ringing call after the app's reconnectGrace unless another\n"
-	 "device of the caller is connected.\n"},
+	 "device of the caller is connected.\n"
+	 "With a media option it is a softphone: it rings, and once the call is accepted joins\n"
+	 "its session, plays --audio-in (a WAV file; --loop: again and again) or --tone HZ,\n"
+	 "records what it hears to --audio-out (48 kHz mono WAV), prints the session's events\n"
+	 "and at the end its counters as JSON lines, and hangs up after --duration S seconds\n"
+	 "or on SIGINT/SIGTERM. --receive-loss N drops N per mille of what arrives (tests).\n"},
+	{"answer", cli_cmd_answer, "[" MEDIA_OPTS "] " SESSION_OPT,
+	 "Waits for the next call ringing this user (or takes the one ringing now), accepts\n"
+	 "it and stays in its session like `call` with media options does.\n"},
+	{"join", cli_cmd_join, "SESSION [" MEDIA_OPTS "] " SESSION_OPT,
+	 "Joins a meeting session (any session id) like `call` with media options does, and\n"
+	 "leaves after --duration S seconds or on SIGINT/SIGTERM.\n"},
 	{"accept", cli_cmd_accept, "SESSION " SESSION_OPT,
 	 "Answers a call ringing this user and prints it.\n"},
 	{"reject", cli_cmd_reject, "SESSION [--busy] " SESSION_OPT,

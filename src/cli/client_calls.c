@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli/client.h"
+#include "cli/phone.h"
 
 /* ---- listen ------------------------------------------------------------------------ */
 
@@ -379,6 +380,7 @@ struct call_args {
 	int ring_timeout;
 	const char *metadata;
 	bool wait;
+	struct phone_opts phone;
 };
 
 /* A positive whole number, or -1. */
@@ -409,6 +411,8 @@ static int call_option(struct cli_parser *p, int id, const char *value)
 {
 	struct call_args *a = p->ctx;
 
+	if (id >= PHONE_AUDIO_IN)
+		return phone_option(p, &a->phone, id, value);
 	switch (id) {
 	case CALL_GROUP:
 		a->receiver = value;
@@ -437,12 +441,20 @@ static int call_option(struct cli_parser *p, int id, const char *value)
 
 static int parse_call(struct cli_parser *p, int argc, char **argv, struct call_args *a)
 {
-	static const struct cli_opt opts[] = {
+	static const struct cli_opt own[] = {
 		{"group", CALL_GROUP, true},	 {"video", CALL_VIDEO, false},
 		{"timeout", CALL_TIMEOUT, true}, {"metadata", CALL_METADATA, true},
-		{"wait", CALL_WAIT, false},	 {NULL, 0, false},
+		{"wait", CALL_WAIT, false},
 	};
+	static struct cli_opt opts[sizeof(own) / sizeof(own[0]) + 8];
+	size_t n = 0;
 	int rc;
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		opts[n++] = own[i];
+	for (size_t i = 0; phone_options[i].name && n + 1 < sizeof(opts) / sizeof(opts[0]); i++)
+		opts[n++] = phone_options[i];
+	opts[n] = (struct cli_opt){NULL, 0, false};
 
 	p->opts = opts;
 	p->fn = call_option;
@@ -500,6 +512,9 @@ int cli_cmd_call(int argc, char **argv)
 
 	if ((rc = parse_call(&p, argc, argv, &a)) >= 0)
 		return rc;
+	if (a.phone.media)
+		return phone_call(&p.common, a.receiver, a.receiver_type, a.type, a.ring_timeout,
+				  a.metadata, &a.phone);
 	/* Only --wait waits for signals; otherwise SIGINT keeps ending the command at once. */
 	if (a.wait && cli_waiter_init(&w.waiter) != 0) {
 		perror("callwire: pipe");

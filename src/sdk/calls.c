@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sdk.h"
+#include "session.h"
 
 /* A call result: the call, {"call": call|null} for call.active, or a server error that
  * may carry the call it is about. */
@@ -29,6 +30,10 @@ static void finish_call(struct cw__req *r, int err, const char *message, json_t 
 	}
 	if (cb)
 		cb(r->c, err, err ? (message ? message : cw_strerror(err)) : NULL, call, r->arg);
+	if (!err && call && strcmp(r->method, "call.initiate") == 0)
+		cw__calling_on_initiated(r->c, call);
+	if (!err && call && strcmp(r->method, "call.accept") == 0)
+		cw__calling_on_accepted(r->c, call);
 	cw_call_unref(call);
 }
 

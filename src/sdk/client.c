@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sdk.h"
+#include "session.h"
 
 #define TICK_MS 100
 
@@ -159,6 +160,7 @@ void cw__drain(cw_client *c)
 
 static void client_destroy(cw_client *c)
 {
+	cw__calling_free(c);
 	cw__listeners_free(c);
 	cw_user_unref(c->user);
 	free(c->token);
@@ -187,6 +189,7 @@ static void *network_main(void *arg)
 	cw__http_fail_all(c, CW_ERR_CANCELLED);
 	cw__fail_all(&c->inflight, CW_ERR_CANCELLED);
 	cw__fail_all(&c->waiting, CW_ERR_CANCELLED);
+	cw__sessions_close_all(c);
 	lws_context_destroy(c->ctx);
 	cw__lock(c);
 	c->ctx = NULL;
@@ -210,8 +213,9 @@ static void *network_main(void *arg)
 
 int cw_client_new(cw_client **clientp, const char *server_url, const char *app_id)
 {
-	static const struct lws_protocols *protocols[] = {&cw__ws_protocol, &cw__http_protocol};
-	struct lws_protocols list[3];
+	static const struct lws_protocols *protocols[] = {&cw__ws_protocol, &cw__http_protocol,
+							  &cw__media_protocol};
+	struct lws_protocols list[4];
 	struct lws_context_creation_info info;
 	cw_client *c;
 	int err;
@@ -232,6 +236,7 @@ int cw_client_new(cw_client **clientp, const char *server_url, const char *app_i
 	cw__list_init(&c->inflight);
 	cw__list_init(&c->http);
 	cw__list_init(&c->out);
+	cw__list_init(&c->sessions);
 	c->timeout_ms = CW__DEFAULT_TIMEOUT_MS;
 	c->last_seq = -1;
 	c->url = strdup(server_url);

@@ -283,7 +283,7 @@ static int on_message(cw_client *c)
 		 * this version cannot read still counts, or it would be replayed forever. */
 		if (c->ws_state == CW__WS_READY && msg.seq > c->last_seq) {
 			c->last_seq = msg.seq;
-			if (msg.call)
+			if (msg.call || (msg.name && strncmp(msg.name, "session.", 8) == 0))
 				cw__dispatch_event(c, &msg);
 		}
 		break;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "sdk.h"
+#include "session.h"
 
 enum slot {
 	S_INCOMING,
@@ -129,7 +130,14 @@ void cw__dispatch_event(cw_client *c, const struct cw__msg *msg)
 {
 	struct fire_ctx f = {.call = msg->call};
 
+	if (strncmp(msg->name, "session.", 8) == 0) {
+		cw__session_event(c, msg);
+		return;
+	}
+	if (!msg->call)
+		return;
 	f.slot = slot_of(c, msg, &f.uid);
 	if (f.slot != S_NONE)
 		cw__listeners_fire(c, CW__L_CALL, fire_call, &f);
+	cw__calling_on_event(c, msg->name, msg->call);
 }

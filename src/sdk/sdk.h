@@ -263,7 +263,9 @@ struct cw_client {
 	bool ticking;
 	char own[CW__OWN_MAX][65];
 	unsigned own_next;
-	char device[33]; /* this login's device id, from ready */
+	char device[33];	     /* this login's device id, from ready */
+	struct cw__link sessions;    /* media sessions joined or joining (session.c) */
+	struct cw__calling *calling; /* the calling extension (calling.c), under the mutex */
 };
 
 void cw__lock(cw_client *c);
