@@ -7,15 +7,18 @@ is read line by line with a deadline (select on the pipe), never with fixed slee
 process a test starts is killed at its end."""
 
 import json
+import math
 import os
 import select
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import tempfile
 import time
 import unittest
+import wave
 
 from harness import ServerTestCase, callwire_bin, free_port, wait_until
 
@@ -596,6 +599,88 @@ class ClientCliTest(ServerTestCase):
                 out = self.ok(None, cmd, "--help")
                 self.assertIn(f"usage: callwire {cmd}", out)
                 self.assertIn("exit codes", out)
+
+    # ---- the softphone: call with audio, answer ----
+
+    def read_wav(self, path):
+        """A 48 kHz mono 16-bit WAV file as a list of samples."""
+        with wave.open(path, "rb") as w:
+            self.assertEqual((w.getframerate(), w.getnchannels(), w.getsampwidth()),
+                             (48000, 1, 2))
+            data = w.readframes(w.getnframes())
+        return list(struct.unpack(f"<{len(data) // 2}h", data))
+
+    @staticmethod
+    def dominant(pcm):
+        """The loudest frequency from 200 to 1,500 Hz in 10 Hz steps (Goertzel)."""
+        best, best_f = 0.0, 0
+        for f in range(200, 1501, 10):
+            k = 2 * math.cos(2 * math.pi * f / 48000)
+            s1 = s2 = 0.0
+            for x in pcm:
+                s1, s2 = x + k * s1 - s2, s1
+            p = s1 * s1 + s2 * s2 - k * s1 * s2
+            if p > best:
+                best, best_f = p, f
+        return best_f
+
+    @staticmethod
+    def rms(pcm):
+        return math.sqrt(sum(x * x for x in pcm) / len(pcm)) if pcm else 0.0
+
+    def softphone_pair(self, caller_args, callee_args):
+        """bob calls alice with media options, alice answers with hers; both record what
+        they hear. Returns (bob's lines, alice's lines, bob's recording, alice's)."""
+        self.login("alice")
+        self.login("bob")
+        heard_a = os.path.join(self.tmp, "alice-heard.wav")
+        heard_b = os.path.join(self.tmp, "bob-heard.wav")
+        a = self.start("alice", "answer", "--audio-out", heard_a, *callee_args)
+        b = self.start("bob", "call", "alice", "--audio-out", heard_b, *caller_args)
+        call = b.expect("the call", lambda o: "sessionId" in o)
+        for p in (a, b):
+            joined = p.expect("joined", lambda o: o.get("event") == "joined")
+            self.assertEqual(joined["sessionId"], call["sessionId"])
+        for p in (a, b):
+            self.assertEqual(p.wait(timeout=30), EXIT_OK, f"{p.args}: {p.stderr()}")
+        return b.lines, a.lines, self.read_wav(heard_b), self.read_wav(heard_a)
+
+    def stats(self, lines):
+        found = [o for o in lines if o.get("event") == "stats"]
+        self.assertEqual(len(found), 1, lines)
+        return found[0]
+
+    def test_softphones_hear_each_others_tone(self):
+        b, a, heard_b, heard_a = self.softphone_pair(
+            ["--tone", "880", "--duration", "4"], ["--tone", "440", "--duration", "4"])
+        # Past the first second (ICE, DTLS, the jitter buffer filling), each hears the
+        # other's tone.
+        self.assertEqual(self.dominant(heard_b[48000:72000]), 440)
+        self.assertEqual(self.dominant(heard_a[48000:72000]), 880)
+        for lines in (a, b):
+            st = self.stats(lines)
+            self.assertGreater(st["framesDecoded"], 100, st)
+            self.assertLess(st["framesConcealed"] * 50, st["framesDecoded"], st)
+            self.assertGreater(st["audioPacketsSent"], 100, st)
+
+    def test_softphone_plays_a_wav_file_into_the_call(self):
+        hello = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "hello.wav")
+        b, a, heard_b, heard_a = self.softphone_pair(
+            ["--audio-in", hello, "--loop", "--duration", "4"], ["--duration", "4"])
+        # alice hears bob's greeting; bob hears silence (alice sends none).
+        self.assertGreater(self.rms(heard_a[48000:]), 300)
+        self.assertLess(self.rms(heard_b[48000:]), 50)
+        self.assertGreater(self.stats(a)["framesDecoded"], 100)
+
+    def test_softphone_refuses_a_file_that_is_not_wav(self):
+        self.login("bob")
+        bogus = os.path.join(self.tmp, "bogus.wav")
+        with open(bogus, "wb") as f:
+            f.write(b"RIFF\x04\x00\x00\x00JUNK")
+        rc, out, err = self.run_cli("bob", "call", "alice", "--audio-in", bogus)
+        self.assertEqual(rc, EXIT_ERROR, err)
+        self.assertIn("bogus.wav", err)
+        self.assertEqual(self.ok_json("bob", "active"), None)
 
 
 if __name__ == "__main__":
