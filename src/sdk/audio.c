@@ -312,7 +312,8 @@ int cw__jb_put(struct cw__jb *jb, uint16_t seq, uint32_t ts, const uint8_t *payl
 		/* Filling starts from the oldest packet, in whatever order they come. */
 		if (x < jb->next) {
 			if (jb->highest - x >= JB_SLOTS ||
-			    (jb->highest - x + 1) * (samples / 48) > JB_MAX_MS) {
+			    (jb->highest - x + 1) * (samples / (CW__AUDIO_RATE / 1000)) >
+				    JB_MAX_MS) {
 				jb->st.late++;
 				return 1;
 			}

@@ -73,11 +73,10 @@ static int why(int code, char *err, size_t errlen, const char *path, const char 
 	if (!err || errlen == 0)
 		return code;
 	n = snprintf(err, errlen, "%s: ", path);
-	if (n >= 0 && (size_t)n < errlen) {
-		va_start(ap, fmt);
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < errlen)
 		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
+	va_end(ap);
 	return code;
 }
 
