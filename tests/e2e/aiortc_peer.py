@@ -11,9 +11,12 @@ a=msid). It reports as JSON lines on stdout:
   {"type":"joined","participantId":…,"participants":[…],"settings":{…}}
   {"type":"track","participantId":…,"kind":…}    a remote track arrived
   {"type":"event","name":"session.…",…}           a session event for us
-  {"type":"stats","received":{participantId:{"audio":{"frames","samples","packets"},
+  {"type":"stats","received":{participantId:{"audio":{"frames","samples","packets",
+                                                       "freq","rms"},
                                              "video":{"frames","packets","width","height"}}},
    "sent":{"audio":{"packets"},"video":{"packets"}},"connections":{…}}   every --report s
+      (audio's "freq" is the dominant frequency in Hz and "rms" the level, 0..1, of the
+      last second received from that participant)
   {"type":"ended","reason":…} / {"type":"left"}   then it exits 0
   {"type":"error","message":…}                    then it exits 1
 
@@ -47,6 +50,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 SUBPROTOCOL = "callwire.v1"
 REQUEST_TIMEOUT = 15.0
+TAIL_SECONDS = 1.0  # the received audio that "freq" and "rms" measure
 
 
 def fix_extension_ids():
@@ -56,6 +60,32 @@ def fix_extension_ids():
     for ext in HEADER_EXTENSIONS["video"]:
         if ext.uri.endswith("/abs-send-time"):
             ext.id = 3
+
+
+def mono(frame):
+    """The first channel of an audio frame as floats in [-1, 1]."""
+    pcm = frame.to_ndarray()
+    if frame.format.is_planar:
+        pcm = pcm[0]
+    else:
+        pcm = pcm.reshape(-1, len(frame.layout.channels))[:, 0]
+    if pcm.dtype.kind == "f":
+        return pcm.astype(numpy.float64)
+    return pcm.astype(numpy.float64) / float(numpy.iinfo(pcm.dtype).max + 1)
+
+
+def spectrum_peak(samples, rate, low=50.0, high=4000.0):
+    """The dominant frequency (Hz) of `samples` between low and high: the peak of a
+    Hann-windowed FFT, refined by a parabola through the peak bin and its neighbours."""
+    if len(samples) < 256:
+        return None
+    power = numpy.abs(numpy.fft.rfft(samples * numpy.hanning(len(samples)))) ** 2
+    hz = rate / len(samples)
+    lo, hi = int(low / hz), min(int(high / hz), len(power) - 2)
+    k = lo + int(numpy.argmax(power[lo:hi + 1]))
+    a, b, c = numpy.log(power[k - 1:k + 2] + 1e-30)
+    shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c != 0 else 0.0
+    return round(float((k + shift) * hz), 1)
 
 
 def emit(obj):
@@ -237,6 +267,7 @@ class Participant:
         self.subscribe = RTCPeerConnection(config)
         self.owners = {}  # mid -> participantId
         self.received = {}  # participantId -> kind -> counters
+        self.tails = {}  # participantId -> (rate, [arrays]): the last second of its audio
         self.offers = asyncio.Lock()
         self.version = 0
         self.ended = asyncio.Event()
@@ -263,8 +294,26 @@ class Participant:
             c["frames"] += 1
             if track.kind == "audio":
                 c["samples"] = c.get("samples", 0) + frame.samples
+                self._keep_tail(owner, frame)
             else:
                 c["width"], c["height"] = frame.width, frame.height
+
+    def _keep_tail(self, owner, frame):
+        rate = frame.sample_rate
+        prev_rate, chunks = self.tails.get(owner, (rate, []))
+        if prev_rate != rate:
+            chunks = []
+        chunks.append(mono(frame))
+        while sum(len(x) for x in chunks) - len(chunks[0]) >= rate * TAIL_SECONDS:
+            chunks.pop(0)
+        self.tails[owner] = (rate, chunks)
+
+    def _measure_tails(self):
+        for owner, (rate, chunks) in self.tails.items():
+            samples = numpy.concatenate(chunks)[-int(rate * TAIL_SECONDS):]
+            c = self._counters(owner, "audio")
+            c["freq"] = spectrum_peak(samples, rate)
+            c["rms"] = round(float(numpy.sqrt(numpy.mean(samples ** 2))), 5)
 
     async def join(self, call_token, settings):
         self.publish.addTransceiver(ToneTrack(), direction="sendonly")
@@ -333,6 +382,7 @@ class Participant:
                 if s.type == "inbound-rtp":
                     packets += s.packetsReceived
             self._counters(owner, t.receiver.track.kind)["packets"] = packets
+        self._measure_tails()
         sent = {}
         for sender in self.publish.getSenders():
             if sender.track is None:

@@ -10,6 +10,7 @@ const EVENTS = ["participantjoined", "participantleft", "track", "trackremoved",
 const log = []; // every session event of this page, in order, as JSON
 let stream = null;
 let session = null;
+let audioContext = null; // for dominantFrequency(), made on first use
 
 /* An event's detail as JSON: participants and tracks by id. */
 function summarize(detail) {
@@ -82,6 +83,61 @@ window.cw = {
 	},
 
 	stats: () => session.stats(),
+
+	/**
+	 * The dominant frequency of what arrives on `participantId`'s audio track: a WebAudio
+	 * AnalyserNode (fed through a MediaStreamAudioSourceNode) read every 50 ms for `ms`
+	 * ms, its spectra averaged as power. Resolves {freq, peakDb, medianDb, sampleRate,
+	 * reads} (peakDb - medianDb tells how clearly the peak stands out), or {error}.
+	 */
+	async dominantFrequency(participantId, { ms = 1000, fftSize = 8192, minHz = 50 } = {}) {
+		const remote = session && session.remoteStreams.get(participantId);
+		const track = remote && remote.getAudioTracks()[0];
+		if (!track)
+			return { error: `no audio track from ${participantId}` };
+		if (!audioContext)
+			audioContext = new AudioContext();
+		await audioContext.resume();
+		// The track also plays in the <audio> element of the "track" handler: without a
+		// media element as sink, some Chromium versions never pull a remote WebRTC track
+		// into a WebAudio graph.
+		const source = audioContext.createMediaStreamSource(new MediaStream([track]));
+		const analyser = audioContext.createAnalyser();
+		analyser.fftSize = fftSize;
+		analyser.smoothingTimeConstant = 0;
+		const sink = audioContext.createGain();
+		sink.gain.value = 0; // pulled by the destination, heard by nobody
+		source.connect(analyser).connect(sink).connect(audioContext.destination);
+		const bins = new Float32Array(analyser.frequencyBinCount);
+		const power = new Float64Array(bins.length);
+		let reads = 0;
+		try {
+			const end = performance.now() + ms;
+			while (performance.now() < end) {
+				await new Promise((ok) => setTimeout(ok, 50));
+				analyser.getFloatFrequencyData(bins);
+				for (let i = 0; i < bins.length; i++)
+					if (Number.isFinite(bins[i]))
+						power[i] += 10 ** (bins[i] / 10);
+				reads += 1;
+			}
+		} finally {
+			source.disconnect();
+			analyser.disconnect();
+			sink.disconnect();
+		}
+		const hz = audioContext.sampleRate / fftSize;
+		const db = Array.from(power, (p) => (p > 0 ? 10 * Math.log10(p / reads) : -Infinity));
+		let peak = Math.ceil(minHz / hz);
+		for (let i = peak; i < db.length; i++)
+			if (db[i] > db[peak])
+				peak = i;
+		const sorted = db.slice(Math.ceil(minHz / hz)).sort((a, b) => a - b);
+		const finite = (x) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
+		return { freq: Math.round(peak * hz * 10) / 10, peakDb: finite(db[peak]),
+			medianDb: finite(sorted[sorted.length >> 1]), sampleRate: audioContext.sampleRate,
+			reads };
+	},
 	mute: (kind, muted) => session.mute(kind, muted),
 	leave: () => session.leave(),
 
