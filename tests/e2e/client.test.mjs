@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
+import { execFile, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+
+import { callwireBin } from "./lib/server.mjs";
 import { ClientWorld } from "./lib/ui.mjs";
+import { waitFor } from "./lib/wait.mjs";
 
 const TEST_TIMEOUT_MS = 120000;
 const DURATION = /^\d+:\d\d$/;
@@ -282,4 +290,68 @@ scenario("bob's network drops during a call: his screen says so, reconnects by i
 	await alice.button("Hang up").click();
 	await Promise.all([alice.waitContacts(), bob.waitContacts()]);
 	await bob.waitToast("Call ended");
+});
+
+/** The loudness (RMS, 0..1) of what the page receives from `uid`'s tile over `ms`. */
+function heardLevel(user, uid, ms = 1000) {
+	return user.page.evaluate(async ({ u, ms }) => {
+		const v = document.querySelector(`.call-layer .tile[data-uid="${u}"]:not(.self) video`);
+		const track = v && v.srcObject && v.srcObject.getAudioTracks()[0];
+		if (!track)
+			return -1;
+		const ctx = new AudioContext();
+		await ctx.resume();
+		const source = ctx.createMediaStreamSource(new MediaStream([track]));
+		const analyser = ctx.createAnalyser();
+		analyser.fftSize = 2048;
+		source.connect(analyser);
+		const buf = new Float32Array(analyser.fftSize);
+		let sum = 0, n = 0;
+		const end = performance.now() + ms;
+		while (performance.now() < end) {
+			analyser.getFloatTimeDomainData(buf);
+			for (const x of buf) sum += x * x;
+			n += buf.length;
+			await new Promise((r) => setTimeout(r, 40));
+		}
+		await ctx.close();
+		return Math.sqrt(sum / n);
+	}, { u: uid, ms });
+}
+
+scenario("bob rings alice from the command line with a WAV file; alice accepts in the " +
+	"browser and hears him", async (s) => {
+	const alice = await s.login("alice");
+	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cw-softphone-"));
+	const session = path.join(tmp, "session.json");
+	const hello = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "..",
+		"examples", "hello.wav");
+	await promisify(execFile)(callwireBin(), ["login", "--server", s.server.baseUrl, "--app",
+		s.app.appId, "--uid", "bob", "--auth-key", s.app.authKey, "--session", session],
+		{ timeout: 15000 });
+	const bob = spawn(callwireBin(), ["call", "alice", "--audio-in", hello, "--loop",
+		"--duration", "30", "--session", session], { stdio: ["ignore", "pipe", "pipe"] });
+	let out = "";
+	bob.stdout.on("data", (d) => { out += d; });
+	bob.stderr.on("data", (d) => { out += d; });
+	try {
+		await alice.waitIncoming("Bob", "audio");
+		await alice.accept("Bob", "audio");
+		await waitFor(() => out.includes("\"event\":\"joined\""),
+			{ timeout: 20000, what: "the command line joined", describe: () => out });
+		let level = -1;
+		await waitFor(async () => (level = await heardLevel(alice, "bob")) > 0.01,
+			{ timeout: 20000, what: "alice hears bob's greeting", describe: () => level });
+		await alice.shot("hearing bob from the command line");
+		await alice.button("Hang up").click();
+		await alice.waitContacts();
+		await waitFor(() => bob.exitCode !== null, { timeout: 15000,
+			what: "the command line hung up", describe: () => out });
+		assert.equal(bob.exitCode, 0, out);
+		assert.match(out, /"event":"stats"/);
+	} finally {
+		if (bob.exitCode === null)
+			bob.kill("SIGKILL");
+		fs.rmSync(tmp, { recursive: true, force: true });
+	}
 });
