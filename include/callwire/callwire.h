@@ -516,6 +516,7 @@ CW_EXTERN int cw_session_set_audio_mix_sink(cw_session *session, cw_audio_sink_c
  * the background; connection_lost fires if it cannot). CW_ERR_BUSY when joined or
  * joining. */
 CW_EXTERN int cw_session_join(cw_session *session, cw_done_cb cb, void *arg);
+/* timeout_ms bounds each of the join's requests (the call token, the join). */
 CW_EXTERN int cw_session_join_sync(cw_session *session, int timeout_ms);
 /* Leaves: `session.leave`, then the media connections close. The session may be joined
  * again afterwards. */

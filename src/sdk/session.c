@@ -241,6 +241,9 @@ static int session_request(struct cw_session *s, const char *method, json_t *par
 	if (err)
 		return err;
 	r->extra = cw__session_ref(s);
+	pthread_mutex_lock(&s->m);
+	r->deadline = cw__now_ms() + cw__timeout_of(s->c, s->timeout_ms);
+	pthread_mutex_unlock(&s->m);
 	err = cw__submit(s->c, r, true);
 	if (err)
 		cw__session_unref(s);
@@ -476,13 +479,17 @@ static void finish_join_start(struct cw__req *r, int err, const char *message, j
 		cw__list_add_tail(&c->sessions, &s->link);
 		s->listed = true;
 	}
+	int timeout_ms;
+
 	pthread_mutex_lock(&s->m);
 	have_token = s->call_token != NULL;
+	timeout_ms = s->timeout_ms;
 	pthread_mutex_unlock(&s->m);
 	if (have_token) {
 		send_join(s);
 	} else {
-		err = token_request(c, s->id, finish_token, NULL, NULL, cw__session_ref(s), 0);
+		err = token_request(c, s->id, finish_token, NULL, NULL, cw__session_ref(s),
+				    timeout_ms);
 		if (err) {
 			cw__session_unref(s);
 			join_done(s, err, NULL);
@@ -532,7 +539,10 @@ int cw_session_join(cw_session *s, cw_done_cb cb, void *arg)
 	return err;
 }
 
-int cw_session_join_sync(cw_session *s, int timeout_ms)
+/* A `_sync` twin: start with cw__sync_done_cb; each of the requests it makes gets
+ * timeout_ms. */
+static int session_sync(cw_session *s, int (*start)(cw_session *, cw_done_cb, void *),
+			int timeout_ms)
 {
 	struct cw__waiter w;
 	int err;
@@ -542,8 +552,15 @@ int cw_session_join_sync(cw_session *s, int timeout_ms)
 	err = cw__wait_begin(s->c, &w);
 	if (err)
 		return err;
-	(void)timeout_ms; /* the join's requests have the client's deadlines */
-	return cw__wait_end(&w, cw_session_join(s, cw__sync_done_cb, &w));
+	pthread_mutex_lock(&s->m);
+	s->timeout_ms = timeout_ms;
+	pthread_mutex_unlock(&s->m);
+	return cw__wait_end(&w, start(s, cw__sync_done_cb, &w));
+}
+
+int cw_session_join_sync(cw_session *s, int timeout_ms)
+{
+	return session_sync(s, cw_session_join, timeout_ms);
 }
 
 /* ---- leave ---- */
@@ -590,16 +607,7 @@ int cw_session_leave(cw_session *s, cw_done_cb cb, void *arg)
 
 int cw_session_leave_sync(cw_session *s, int timeout_ms)
 {
-	struct cw__waiter w;
-	int err;
-
-	if (!s)
-		return fail(CW_ERR_INVALID_ARGUMENT, "no session");
-	err = cw__wait_begin(s->c, &w);
-	if (err)
-		return err;
-	(void)timeout_ms;
-	return cw__wait_end(&w, cw_session_leave(s, cw__sync_done_cb, &w));
+	return session_sync(s, cw_session_leave, timeout_ms);
 }
 
 /* ---- mute ---- */

@@ -99,6 +99,7 @@ struct cw_session {
 	unsigned loss_per_mille;
 	cw_done_cb join_cb;
 	void *join_arg;
+	int timeout_ms; /* of each request of a `_sync` join or leave; 0: the client's */
 
 	/* The network thread's own. */
 	struct cw__link link; /* in the client's sessions */
