@@ -6,7 +6,7 @@ LISTEN ?= 127.0.0.1:8080
 DATA ?= ./data
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run test test-unit test-asan fuzz bench bench-sfu bench-vs install clean format
+.PHONY: all deps build run test test-unit test-asan fuzz bench bench-sfu bench-vs bench-sdk install clean format
 
 all: build
 
@@ -55,6 +55,7 @@ bench: build
 	BUILD=$(BUILD) bench/run
 	BUILD=$(BUILD) bench/run-sfu
 	BUILD=$(BUILD) bench/run-vs
+	BUILD=$(BUILD) bench/run-sdk
 
 # callwire and Janus 1.1.2 side by side in a network namespace (installs Debian's janus when
 # missing): BENCHMARKS.md's side-by-side section. About 5 minutes.
@@ -65,6 +66,11 @@ bench-vs: build
 # section (bench/README.md says what each figure means). About 2.5 minutes.
 bench-sfu: build
 	BUILD=$(BUILD) bench/run-sfu
+
+# What one C client (libcallwire, `callwire call` and `answer`) costs in a two-party audio
+# call: BENCHMARKS.md's client section. About 40 seconds.
+bench-sdk: build
+	BUILD=$(BUILD) bench/run-sdk
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
