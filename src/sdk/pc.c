@@ -9,10 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "callwire/callwire.h"
 #include "media.h"
+#include "sdk.h"
 #include "rtc/rtcp.h"
 #include "rtc/rtp.h"
 #include "rtc/srtp.h"
@@ -124,26 +123,6 @@ struct cw__pc {
 };
 
 /* ---- small helpers ---- */
-
-static void random_bytes(void *buf, size_t len)
-{
-	/* OpenSSL's generator; should it fail, the clock still makes ids differ. */
-	if (RAND_bytes(buf, (int)len) != 1) {
-		struct timespec ts;
-		uint8_t *p = buf;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		for (size_t i = 0; i < len; i++)
-			p[i] ^= (uint8_t)((uint64_t)ts.tv_nsec >> (i % 4 * 8)) + (uint8_t)i;
-	}
-}
-
-static uint32_t random_u32(void)
-{
-	uint32_t v = 0;
-
-	random_bytes(&v, sizeof(v));
-	return v;
-}
 
 static uint32_t xorshift32(uint32_t *s)
 {
@@ -259,7 +238,7 @@ static void select_pair(struct cw__pc *pc, int i, int64_t now_ms)
 	pc->selected = i;
 	pc->consent_ok_ms = now_ms;
 	pc->consent_next_ms =
-		now_ms + PC_CONSENT_MIN_MS + (int64_t)(random_u32() % (PC_CONSENT_SPAN_MS + 1));
+		now_ms + PC_CONSENT_MIN_MS + (int64_t)(cw__random_u32() % (PC_CONSENT_SPAN_MS + 1));
 	set_state(pc, CW__PC_DTLS);
 	/* The ClientHello has waited in the endpoint's queue since cw__pc_new. */
 	flush_dtls(pc);
@@ -378,7 +357,7 @@ static int64_t consent_timer(struct cw__pc *pc, int64_t now_ms)
 		set_state(pc, CW__PC_DISCONNECTED);
 	if (now_ms >= pc->consent_next_ms) {
 		struct pc_check *c = &pc->consent[pc->consent_pos++ % PC_CONSENT_TIDS];
-		random_bytes(c->tid, CW_STUN_TID_LEN);
+		cw__random_bytes(c->tid, CW_STUN_TID_LEN);
 		c->first_ms = now_ms;
 		send_check(pc, c->tid, selected_addr(pc));
 		pc->consent_next_ms =
@@ -386,7 +365,7 @@ static int64_t consent_timer(struct cw__pc *pc, int64_t now_ms)
 			(silent > PC_CONSENT_MIN_MS
 				 ? PC_CONSENT_RETRY_MS
 				 : PC_CONSENT_MIN_MS +
-					   (int64_t)(random_u32() % (PC_CONSENT_SPAN_MS + 1)));
+					   (int64_t)(cw__random_u32() % (PC_CONSENT_SPAN_MS + 1)));
 	}
 	next = pc->consent_next_ms;
 	if (pc->state == CW__PC_CONNECTED && pc->consent_ok_ms + CW__PC_DISCONNECT_MS < next)
@@ -889,9 +868,9 @@ int cw__pc_new(struct cw__pc **pcp, const struct cw__pc_params *params, int64_t 
 	err = open_socket(pc);
 	if (err)
 		goto out;
-	random_bytes(&pc->tie_breaker, sizeof(pc->tie_breaker));
-	pc->rtcp_ssrc = random_u32() | 1;
-	random_bytes(rnd, sizeof(rnd));
+	cw__random_bytes(&pc->tie_breaker, sizeof(pc->tie_breaker));
+	pc->rtcp_ssrc = cw__random_u32() | 1;
+	cw__random_bytes(rnd, sizeof(rnd));
 	for (size_t i = 0; i < sizeof(pc->cname) - 1; i++)
 		pc->cname[i] = alnum[rnd[i] % (sizeof(alnum) - 1)];
 	pc->drop_state = 1;
@@ -900,7 +879,7 @@ int cw__pc_new(struct cw__pc **pcp, const struct cw__pc_params *params, int64_t 
 	pc->ntp_offset_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - now_ms * 1000;
 	pc->started_ms = now_ms;
 	for (unsigned i = 0; i < pc->par.ncandidates; i++) {
-		random_bytes(pc->checks[i].tid, CW_STUN_TID_LEN);
+		cw__random_bytes(pc->checks[i].tid, CW_STUN_TID_LEN);
 		/* In the order given, 20 ms apart (RFC 8445's Ta), the first at once. */
 		pc->checks[i].next_ms = now_ms + 20 * (int64_t)i;
 	}

@@ -41,6 +41,9 @@ void cw__set_error(int err, const char *message);
 /* The CW_ERR_* of a server error code ("ERR_NOT_FOUND"); CW_ERR_SERVER when unknown. */
 int cw__err_from_code(const char *code);
 int64_t cw__now_ms(void);
+/* Random bytes from OpenSSL's generator (ICE credentials, transaction ids, SSRCs). */
+void cw__random_bytes(void *buf, size_t len);
+uint32_t cw__random_u32(void);
 /* Random unsigned in [0, bound). */
 unsigned cw__rand_below(unsigned bound);
 char *cw__strdup(const char *s);

@@ -28,11 +28,6 @@ static void random_token(char *out, size_t len)
 	out[len] = '\0';
 }
 
-static uint32_t random_u32(void)
-{
-	return (uint32_t)cw__rand_below(1u << 16) << 16 | cw__rand_below(1u << 16);
-}
-
 /* ---- the sockets in libwebsockets' poll ---- */
 
 static void check_failed(struct cw_session *s);
@@ -328,7 +323,7 @@ static void audio_frame(struct cw_session *s, int64_t now)
 	pthread_mutex_unlock(&s->m);
 
 	if (s->sub.pc && loss != s->loss_applied) {
-		cw__pc_set_rx_drop(s->sub.pc, loss, random_u32());
+		cw__pc_set_rx_drop(s->sub.pc, loss, cw__random_u32());
 		s->loss_applied = loss;
 	}
 	if (s->pub.pc && cw__pc_get_state(s->pub.pc) == CW__PC_CONNECTED && !muted)
@@ -412,13 +407,13 @@ int cw__media_prepare(struct cw_session *s, char **offerp)
 	random_token(s->pub.pwd, 24);
 	random_token(s->sub.ufrag, 8);
 	random_token(s->sub.pwd, 24);
-	s->audio_ssrc = random_u32() | 1;
-	s->seq = (uint16_t)cw__rand_below(1u << 15);
-	s->ts = random_u32();
+	s->audio_ssrc = cw__random_u32() | 1;
+	s->seq = (uint16_t)cw__rand_below(1u << 15); /* room before the wrap (RFC 3550) */
+	s->ts = cw__random_u32();
 	s->marker = true;
 	s->source_ended = false;
 	memset(&s->gone, 0, sizeof(s->gone));
-	s->sdp_session_id = random_u32();
+	s->sdp_session_id = cw__random_u32();
 	memset(&l, 0, sizeof(l));
 	l.ufrag = s->pub.ufrag;
 	l.pwd = s->pub.pwd;

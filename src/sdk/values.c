@@ -80,15 +80,28 @@ int64_t cw__now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void cw__random_bytes(void *buf, size_t len)
+{
+	/* OpenSSL's generator; should it fail, the clock still makes ids differ. */
+	if (RAND_bytes(buf, (int)len) != 1) {
+		uint64_t t = (uint64_t)cw__now_ms() * 2654435761u;
+		uint8_t *p = buf;
+		for (size_t i = 0; i < len; i++)
+			p[i] ^= (uint8_t)(t >> (i % 8 * 8)) + (uint8_t)i;
+	}
+}
+
+uint32_t cw__random_u32(void)
+{
+	uint32_t v = 0;
+
+	cw__random_bytes(&v, sizeof(v));
+	return v;
+}
+
 unsigned cw__rand_below(unsigned bound)
 {
-	unsigned v = 0;
-
-	if (bound == 0)
-		return 0;
-	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
-		v = (unsigned)cw__now_ms() * 2654435761u;
-	return v % bound;
+	return bound ? cw__random_u32() % bound : 0;
 }
 
 void cw__list_init(struct cw__link *head)
