@@ -67,6 +67,7 @@ struct cw__conn {
 	struct cw_session *s;
 	char ufrag[16], pwd[32];
 	bool connected_once;
+	int64_t due; /* when cw__pc_timer wants to run next */
 };
 
 struct cw_participant {
@@ -129,6 +130,7 @@ struct cw_session {
 	unsigned loss_applied; /* the test loss the subscribe connection has */
 	cw_session_stats gone; /* the counters of tracks that went away */
 	bool ticking;
+	int64_t tick_at; /* when the timer fires, while ticking */
 };
 
 /* session.c */

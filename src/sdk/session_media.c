@@ -17,6 +17,7 @@
 #define OPUS_BITRATE 32000
 
 static void schedule(struct cw_session *s, int64_t now);
+static void run_due(struct cw__conn *conn, int64_t now);
 
 static void random_token(char *out, size_t len)
 {
@@ -48,6 +49,9 @@ static int media_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 		now = cw__now_ms();
 		cw__session_ref(conn->s);
 		cw__pc_readable(conn->pc, now);
+		/* A packet can bring this connection's work forward (a NACK); the other's
+		 * deadline stands. */
+		conn->due = cw__pc_timer(conn->pc, now);
 		schedule(conn->s, now);
 		check_failed(conn->s);
 		cw__session_unref(conn->s);
@@ -208,6 +212,8 @@ static int conn_open(struct cw_session *s, struct cw__conn *conn, const char *sd
 	err = cw__pc_new(&conn->pc, &par, cw__now_ms());
 	if (!err)
 		err = watch(conn);
+	if (!err)
+		conn->due = cw__pc_timer(conn->pc, cw__now_ms());
 	if (err)
 		conn_close(conn);
 out:
@@ -363,6 +369,8 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 		}
 	}
 	if (!s->free_pending && (s->pub.pc || s->sub.pc)) {
+		run_due(&s->pub, now);
+		run_due(&s->sub, now);
 		schedule(s, now);
 		check_failed(s);
 	}
@@ -371,21 +379,31 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	cw__session_unref(s);
 }
 
-/* Runs the connections' due work and sets the timer for the earliest next deadline. */
+/* Sets the timer for the earliest of the audio clock and the connections' deadlines
+ * (each conn->due is what its cw__pc_timer returned last). Per packet this is a
+ * comparison: the timer moves only when something became due sooner. */
 static void schedule(struct cw_session *s, int64_t now)
 {
 	int64_t next = s->next_frame ? s->next_frame : now + 1000;
 
-	int64_t due;
-
-	if (s->pub.pc && (due = cw__pc_timer(s->pub.pc, now)) < next)
-		next = due;
-	if (s->sub.pc && (due = cw__pc_timer(s->sub.pc, now)) < next)
-		next = due;
+	if (s->pub.pc && s->pub.due < next)
+		next = s->pub.due;
+	if (s->sub.pc && s->sub.due < next)
+		next = s->sub.due;
 	if (next < now)
 		next = now;
+	if (s->ticking && next >= s->tick_at)
+		return;
 	s->ticking = true;
+	s->tick_at = next;
 	lws_sul_schedule(s->c->ctx, 0, &s->sul, on_tick, (next - now) * LWS_US_PER_MS);
+}
+
+/* Runs a connection's work when it is due. */
+static void run_due(struct cw__conn *conn, int64_t now)
+{
+	if (conn->pc && conn->due <= now)
+		conn->due = cw__pc_timer(conn->pc, now);
 }
 
 /* ---- setting up and tearing down ---- */
