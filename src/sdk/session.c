@@ -259,6 +259,14 @@ static void finish_quiet(struct cw__req *r, int err, const char *message, json_t
 	cw__session_unref(r->extra);
 }
 
+/* session.leave for participant_id, without waiting for the answer. */
+static void leave_quietly(struct cw_session *s, const char *participant_id)
+{
+	session_request(s, "session.leave",
+			json_pack("{s:s,s:s}", "sessionId", s->id, "participantId", participant_id),
+			finish_quiet, NULL, NULL);
+}
+
 static void finish_done(struct cw__req *r, int err, const char *message)
 {
 	cw_done_cb cb = (cw_done_cb)r->cb;
@@ -321,8 +329,13 @@ static void finish_join(struct cw__req *r, int err, const char *message, json_t 
 	json_t *sub = json_object_get(result, "subscribe"), *list, *item;
 	size_t i;
 
-	if (s->destroyed)
+	if (s->destroyed) {
+		/* Freed while its join was in flight: the server admitted a participant that
+		 * nobody will carry; let it go now rather than at its consent timeout. */
+		if (!err && pid)
+			leave_quietly(s, pid);
 		goto out;
+	}
 	if (!err && (!pid || !answer || strlen(pid) >= CW__ID_MAX)) {
 		err = CW_ERR_PROTOCOL;
 		message = NULL;
@@ -335,10 +348,7 @@ static void finish_join(struct cw__req *r, int err, const char *message, json_t 
 		if (err) {
 			message = "the server's answer cannot be used";
 			/* Joined on the server but not here: leave there too. */
-			session_request(
-				s, "session.leave",
-				json_pack("{s:s,s:s}", "sessionId", s->id, "participantId", pid),
-				finish_quiet, NULL, NULL);
+			leave_quietly(s, pid);
 		}
 	}
 	if (err) {
@@ -667,10 +677,7 @@ static void destroy(struct cw_session *s)
 	s->state = CW__SS_IDLE;
 	pthread_mutex_unlock(&s->m);
 	if (joined && s->participant_id[0])
-		session_request(s, "session.leave",
-				json_pack("{s:s,s:s}", "sessionId", s->id, "participantId",
-					  s->participant_id),
-				finish_quiet, NULL, NULL);
+		leave_quietly(s, s->participant_id);
 	s->destroyed = true;
 	cw__media_stop(s);
 	if (s->listed) {
@@ -731,8 +738,10 @@ direct:
 
 /* ---- events ---- */
 
-void cw__session_end(struct cw_session *s, const char *reason)
+void cw__session_end(struct cw_session *s, const char *reason, bool leave)
 {
+	if (leave && s->participant_id[0])
+		leave_quietly(s, s->participant_id);
 	cw__media_stop(s);
 	json_object_clear(s->participants);
 	count_participants(s);
@@ -810,7 +819,7 @@ void cw__session_event(cw_client *c, const struct cw__msg *msg)
 				 json_is_integer(at) ? json_integer_value(at) : 0, s->listener_arg);
 	} else if (strcmp(name, "session.ended") == 0) {
 		const char *reason = json_string_value(json_object_get(root, "reason"));
-		cw__session_end(s, reason ? reason : "call_ended");
+		cw__session_end(s, reason ? reason : "call_ended", false);
 	} else {
 		on_participant(s, name, root);
 	}

@@ -152,8 +152,9 @@ void cw__sessions_close_all(cw_client *c);
 /* After firing: frees the session if a callback asked to. True when it is gone. */
 bool cw__session_settle(struct cw_session *s);
 /* The session ended under the app (server, media failure): media closed, state idle,
- * session_ended fired, the calling extension told. */
-void cw__session_end(struct cw_session *s, const char *reason);
+ * session_ended fired, the calling extension told. leave: tell the server too (it did
+ * not end the session itself). */
+void cw__session_end(struct cw_session *s, const char *reason, bool leave);
 
 /* session_media.c: network thread */
 extern const struct lws_protocols cw__media_protocol;

@@ -144,7 +144,7 @@ static void check_failed(struct cw_session *s)
 
 	if (!failed || !joined(s))
 		return;
-	cw__session_end(s, "media_failed");
+	cw__session_end(s, "media_failed", true);
 }
 
 /* ---- receiving ---- */

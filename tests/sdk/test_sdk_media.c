@@ -440,6 +440,33 @@ static void a_bad_call_token_is_refused_and_changes_nothing(void **state)
 			 CW_ERR_INVALID_ARGUMENT);
 }
 
+static void a_session_freed_while_joining_leaves_the_server_at_once(void **state)
+{
+	struct world *w = *state;
+	struct peer *alice = peer_login(w, "alice"), *bob = peer_login(w, "bob");
+	struct ear *eb = ear_new(w, 880, 0);
+	cw_session *sa, *sb;
+	char *token = NULL;
+
+	ASSERT_OK(cw_session_new(&sb, bob->client, "freed-while-joining", NULL, NULL));
+	ear_attach(eb, sb);
+	ASSERT_OK(cw_session_join_sync(sb, 0));
+	/* With the token at hand the join request leaves at once; the free follows it on the
+	 * network thread before any answer can come. */
+	ASSERT_OK(cw_generate_call_token_sync(alice->client, "freed-while-joining", 0, &token));
+	ASSERT_OK(cw_session_new(&sa, alice->client, "freed-while-joining", token, NULL));
+	cw_free(token);
+	ASSERT_OK(cw_session_join(sa, NULL, NULL));
+	cw_session_free(sa);
+	/* The server admitted alice, and the client let her go on the answer: "left", long
+	 * before a consent timeout (30 s) would have said "disconnected". */
+	EAR_WAIT(eb, eb->participant_joined == 1);
+	EAR_WAIT(eb, eb->participant_left == 1);
+	assert_string_equal(eb->last_uid, "alice");
+	assert_string_equal(eb->last_reason, "left");
+	cw_session_free(sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +478,9 @@ int main(void)
 						world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(a_bad_call_token_is_refused_and_changes_nothing,
 						world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(
+			a_session_freed_while_joining_leaves_the_server_at_once, world_setup,
+			world_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
