@@ -561,7 +561,8 @@ CW_EXTERN uint64_t cw_wav_sink_samples(const cw_wav_sink *sink);
 CW_EXTERN void cw_wav_sink_cb(cw_session *session, const char *participant_id, const int16_t *pcm,
 			      size_t samples, void *arg);
 
-/* A sine tone as an audio source: arg points to a cw_tone the caller keeps. */
+/* A sine tone as an audio source (any frequency, continuous across frames and over hours):
+ * arg points to a cw_tone the caller keeps. */
 typedef struct cw_tone {
 	double frequency;  /* Hz */
 	double amplitude;  /* 0..1 of full scale */

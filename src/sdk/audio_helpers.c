@@ -153,14 +153,17 @@ int cw_tone_source_cb(cw_session *session, int16_t *pcm, size_t samples, void *a
 {
 	cw_tone *t = arg;
 	double amp = t->amplitude < 0 ? 0 : t->amplitude > 1 ? 1 : t->amplitude;
-	double step = 2 * M_PI * t->frequency / CW__AUDIO_RATE;
 
 	(void)session;
 	for (size_t i = 0; i < samples; i++) {
-		/* The phase from the position modulo a second keeps precision over long calls
-		 * (whole-hertz tones repeat every second). */
-		double n = (double)((t->position + i) % CW__AUDIO_RATE);
-		pcm[i] = (int16_t)lrint(32767.0 * amp * sin(step * n));
+		/* The phase in cycles is n * f / rate; with n = q * rate + r that is q * f + r *
+		 * f / rate, and only its fraction matters: precise over any call's length, and
+		 * continuous for any frequency. */
+		uint64_t n = t->position + i;
+		double whole = (double)(n / CW__AUDIO_RATE) * t->frequency;
+		double cycles = (whole - floor(whole)) +
+				(double)(n % CW__AUDIO_RATE) * t->frequency / CW__AUDIO_RATE;
+		pcm[i] = (int16_t)lrint(32767.0 * amp * sin(2 * M_PI * cycles));
 	}
 	t->position += samples;
 	return (int)samples;

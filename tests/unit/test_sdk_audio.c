@@ -917,6 +917,33 @@ static void the_example_greeting_loads(void **state)
 	free(pcm);
 }
 
+/* The tone source is continuous for any frequency, across the frames it is asked for and
+ * across whole seconds, and keeps its phase after hours of calling. */
+static void the_tone_source_is_continuous_and_keeps_its_phase(void **state)
+{
+	cw_tone t = {.frequency = 440.25, .amplitude = 0.5, .position = 0};
+	int16_t pcm[3 * RATE];
+	double step = 2 * M_PI * 440.25 / RATE * 0.5 * 32767 * 1.01 + 1;
+
+	(void)state;
+	for (size_t at = 0; at < 3 * RATE; at += CW__AUDIO_FRAME)
+		assert_int_equal(cw_tone_source_cb(NULL, pcm + at, CW__AUDIO_FRAME, &t),
+				 CW__AUDIO_FRAME);
+	assert_true(t.position == 3 * RATE);
+	for (size_t i = 1; i < 3 * RATE; i++) {
+		if (fabs((double)pcm[i] - pcm[i - 1]) > step) {
+			print_error("a jump of %d at sample %zu\n", pcm[i] - pcm[i - 1], i);
+			fail();
+		}
+	}
+	/* Ten hours and a second in: the sample is the sine at n * f / rate cycles. */
+	t.position = (uint64_t)36001 * RATE + 12345;
+	cw_tone_source_cb(NULL, pcm, 1, &t);
+	long double cycles = (long double)((uint64_t)36001 * RATE + 12345) * 440.25L / RATE;
+	double want = 0.5 * 32767 * sin((double)(2 * M_PI * (cycles - floorl(cycles))));
+	assert_true(fabs(pcm[0] - want) <= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -938,6 +965,7 @@ int main(void)
 		cmocka_unit_test(extensible_24_bit_at_44_1_khz_loads),
 		cmocka_unit_test(float_at_96_khz_is_low_passed),
 		cmocka_unit_test(odd_chunks_and_8_bit_load),
+		cmocka_unit_test(the_tone_source_is_continuous_and_keeps_its_phase),
 		cmocka_unit_test(malformed_files_are_refused_with_a_reason),
 		cmocka_unit_test(the_example_greeting_loads),
 	};
