@@ -14,6 +14,7 @@
 
 struct phone {
 	struct cli_waiter waiter;
+	bool waiting; /* the waiter is open */
 	const struct phone_opts *o;
 	cw_client *client;
 	cw_wav_source *source;
@@ -270,7 +271,10 @@ static int phone_setup(cw_client *client, void *arg)
 
 /* ---- the command's life ---- */
 
-static int phone_init(struct phone *ph, const struct phone_opts *o)
+/* Opens the files of the options and the client (with setup, which may be NULL).
+ * 0, or an exit code after saying why; phone_finish releases what was opened either way. */
+static int phone_open(struct phone *ph, const struct phone_opts *o, const struct cli_common *common,
+		      cli_setup_fn setup)
 {
 	memset(ph, 0, sizeof(*ph));
 	ph->o = o;
@@ -282,15 +286,16 @@ static int phone_init(struct phone *ph, const struct phone_opts *o)
 		perror("callwire: pipe");
 		return CLI_EXIT_ERROR;
 	}
+	ph->waiting = true;
 	if (o->audio_in && cw_wav_source_open(&ph->source, o->audio_in, o->loop) != 0) {
 		fprintf(stderr, "callwire: %s: %s\n", o->audio_in, cw_last_error_message());
 		return CLI_EXIT_ERROR;
 	}
 	if (o->audio_out && cw_wav_sink_open(&ph->sink, o->audio_out) != 0) {
-		fprintf(stderr, "callwire: %s: %s\n", o->audio_out, strerror(errno));
+		fprintf(stderr, "callwire: %s: %s\n", o->audio_out, cw_last_error_message());
 		return CLI_EXIT_ERROR;
 	}
-	return 0;
+	return cli_open(common, &ph->client, setup, setup ? ph : NULL);
 }
 
 static int phone_finish(struct phone *ph, int rc)
@@ -318,7 +323,8 @@ static int phone_finish(struct phone *ph, int rc)
 		rc = CLI_EXIT_ERROR;
 	}
 	cw_wav_source_free(ph->source);
-	cli_waiter_close(&ph->waiter);
+	if (ph->waiting)
+		cli_waiter_close(&ph->waiter);
 	pthread_mutex_destroy(&ph->lock);
 	return rc;
 }
@@ -356,14 +362,29 @@ static void hang_up(struct phone *ph)
 	cw_call_unref(call);
 }
 
-static int joined_rc(struct phone *ph)
+/* The call this command rang or accepted (err: the library's answer): prints it, stays
+ * until the duration passed, the call ended or a signal came, hangs up. */
+static int phone_in_call(struct phone *ph, int err, cw_call *call)
 {
 	int rc;
 
+	if (err) {
+		cw_call_unref(call);
+		return phone_finish(ph, cli_fail(err));
+	}
+	pthread_mutex_lock(&ph->lock);
+	snprintf(ph->sid, sizeof(ph->sid), "%s", cw_call_get_session_id(call));
+	pthread_mutex_unlock(&ph->lock);
+	if (!cw_call_is_active(call)) /* busy already (autoBusy) */
+		on_call_over(ph->client, call, ph);
+	cli_print_call(call);
+	cw_call_unref(call);
+	phone_wait(ph);
+	hang_up(ph);
 	pthread_mutex_lock(&ph->lock);
 	rc = ph->join_err ? CLI_EXIT_ERROR : ph->outcome > 0 ? ph->outcome : 0;
 	pthread_mutex_unlock(&ph->lock);
-	return rc;
+	return phone_finish(ph, rc);
 }
 
 int phone_call(const struct cli_common *common, const char *receiver, cw_receiver_type rtype,
@@ -374,74 +395,55 @@ int phone_call(const struct cli_common *common, const char *receiver, cw_receive
 	cw_call *call = NULL;
 	int rc, err;
 
-	if ((rc = phone_init(&ph, o)) != 0)
-		return phone_finish(&ph, rc);
-	if ((rc = cli_open(common, &ph.client, phone_setup, &ph)) != 0)
+	if ((rc = phone_open(&ph, o, common, phone_setup)) != 0)
 		return phone_finish(&ph, rc);
 	err = cw_initiate_call_sync(ph.client, receiver, rtype, type, ring_timeout, metadata, 0,
 				    &call);
-	if (!err) {
-		pthread_mutex_lock(&ph.lock);
-		snprintf(ph.sid, sizeof(ph.sid), "%s", cw_call_get_session_id(call));
-		pthread_mutex_unlock(&ph.lock);
-		if (!cw_call_is_active(call))
-			on_call_over(ph.client, call, &ph);
+	return phone_in_call(&ph, err, call);
+}
+
+/* The session id of the next call ringing this user (one ringing now counts), or an
+ * empty string after a signal. */
+static void next_incoming(struct phone *ph, char *sid, size_t size)
+{
+	cw_call *call = NULL;
+
+	if (cw_get_active_call_sync(ph->client, 0, &call) == 0 && call &&
+	    cw_call_get_status(call) == CW_STATUS_INITIATED) {
+		pthread_mutex_lock(&ph->lock);
+		if (!ph->incoming[0])
+			snprintf(ph->incoming, sizeof(ph->incoming), "%s",
+				 cw_call_get_session_id(call));
+		pthread_mutex_unlock(&ph->lock);
 	}
-	if (err) {
-		cw_call_unref(call);
-		return phone_finish(&ph, cli_fail(err));
-	}
-	cli_print_call(call);
 	cw_call_unref(call);
-	phone_wait(&ph);
-	hang_up(&ph);
-	rc = joined_rc(&ph);
-	return phone_finish(&ph, rc);
+	for (;;) {
+		pthread_mutex_lock(&ph->lock);
+		snprintf(sid, size, "%s", ph->incoming);
+		pthread_mutex_unlock(&ph->lock);
+		if (sid[0] || !cli_waiter_wait(&ph->waiter))
+			return;
+	}
 }
 
 static int phone_answer(const struct cli_common *common, const struct phone_opts *o)
 {
 	struct phone ph;
 	cw_call *call = NULL;
-	char sid[128] = "";
+	char sid[128];
 	int rc, err;
 
-	if ((rc = phone_init(&ph, o)) != 0)
+	if ((rc = phone_open(&ph, o, common, phone_setup)) != 0)
 		return phone_finish(&ph, rc);
-	if ((rc = cli_open(common, &ph.client, phone_setup, &ph)) != 0)
-		return phone_finish(&ph, rc);
-	/* A call that rings already counts as the next one. */
-	if (cw_get_active_call_sync(ph.client, 0, &call) == 0 && call &&
-	    cw_call_get_status(call) == CW_STATUS_INITIATED) {
-		pthread_mutex_lock(&ph.lock);
-		if (!ph.incoming[0])
-			snprintf(ph.incoming, sizeof(ph.incoming), "%s",
-				 cw_call_get_session_id(call));
-		pthread_mutex_unlock(&ph.lock);
-	}
-	cw_call_unref(call);
-	call = NULL;
-	while (!sid[0]) {
-		pthread_mutex_lock(&ph.lock);
-		snprintf(sid, sizeof(sid), "%s", ph.incoming);
-		pthread_mutex_unlock(&ph.lock);
-		if (!sid[0] && !cli_waiter_wait(&ph.waiter))
-			return phone_finish(&ph, CLI_EXIT_CANCELLED);
-	}
+	next_incoming(&ph, sid, sizeof(sid));
+	if (!sid[0])
+		return phone_finish(&ph, CLI_EXIT_CANCELLED);
+	/* Known before the accept, so that an end right after it is not missed. */
 	pthread_mutex_lock(&ph.lock);
 	snprintf(ph.sid, sizeof(ph.sid), "%s", sid);
 	pthread_mutex_unlock(&ph.lock);
 	err = cw_accept_call_sync(ph.client, sid, 0, &call);
-	if (err) {
-		cw_call_unref(call);
-		return phone_finish(&ph, cli_fail(err));
-	}
-	cli_print_call(call);
-	cw_call_unref(call);
-	phone_wait(&ph);
-	hang_up(&ph);
-	rc = joined_rc(&ph);
-	return phone_finish(&ph, rc);
+	return phone_in_call(&ph, err, call);
 }
 
 static int phone_join(const struct cli_common *common, const char *session_id,
@@ -452,9 +454,7 @@ static int phone_join(const struct cli_common *common, const char *session_id,
 	cw_session_settings settings;
 	int rc, err;
 
-	if ((rc = phone_init(&ph, o)) != 0)
-		return phone_finish(&ph, rc);
-	if ((rc = cli_open(common, &ph.client, NULL, NULL)) != 0)
+	if ((rc = phone_open(&ph, o, common, NULL)) != 0)
 		return phone_finish(&ph, rc);
 	cw_session_settings_init(&settings);
 	settings.audio_only = true;

@@ -1,8 +1,10 @@
 /* audio_helpers: ready-made audio sources and sinks: a WAV file played, a WAV file
  * recorded, a sine tone. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "media.h"
 #include "sdk.h"
@@ -107,8 +109,11 @@ int cw_wav_sink_open(cw_wav_sink **kp, const char *path)
 	}
 	err = cw__wav_create(&k->out, path);
 	if (err) {
+		char why[320];
+		snprintf(why, sizeof(why), "cannot create the WAV file: %s",
+			 err == CW_ERR_IO ? strerror(errno) : cw_strerror(err));
 		free(k);
-		cw__set_error(err, "cannot create the WAV file");
+		cw__set_error(err, why);
 		return err;
 	}
 	atomic_init(&k->samples, 0);
