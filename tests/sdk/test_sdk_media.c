@@ -30,7 +30,8 @@ struct ear {
 	cw_session *session;   /* the calling extension's, while it lives */
 	cw_session_stats last; /* as the session closed */
 	int created, joined, join_err, closed;
-	int participant_joined, participant_left, muted_events, ended;
+	int participant_joined, participant_left, muted_events, ended, warnings;
+	int64_t ends_at;
 	char last_uid[64], last_reason[32], last_kind[16];
 	bool last_muted;
 };
@@ -154,7 +155,16 @@ static void on_ended(cw_session *s, const char *reason, void *arg)
 	EAR_UPDATE(e, (e->ended++, snprintf(e->last_reason, sizeof(e->last_reason), "%s", reason)));
 }
 
+static void on_warning(cw_session *s, int64_t ends_at, void *arg)
+{
+	struct ear *e = arg;
+
+	(void)s;
+	EAR_UPDATE(e, (e->warnings++, e->ends_at = ends_at));
+}
+
 static const cw_session_listener ear_listener = {
+	.timeout_warning = on_warning,
 	.participant_joined = on_p_joined,
 	.participant_left = on_p_left,
 	.participant_muted = on_p_muted,
@@ -467,6 +477,30 @@ static void a_session_freed_while_joining_leaves_the_server_at_once(void **state
 	cw_session_free(sb);
 }
 
+static void a_lone_participant_is_warned_then_the_session_ends(void **state)
+{
+	struct world *w = *state;
+	struct peer *alice = peer_login(w, "alice");
+	struct ear *ea = ear_new(w, 440, 0);
+	cw_session_settings settings;
+	cw_session *s;
+	long long before = cwt_now_ms();
+
+	cw_session_settings_init(&settings);
+	settings.idle_timeout = 4;
+	ASSERT_OK(cw_session_new(&s, alice->client, "alone-for-a-while", NULL, &settings));
+	ear_attach(ea, s);
+	ASSERT_OK(cw_session_join_sync(s, 0));
+	/* Alone: warned halfway (a timeout under 2 minutes), then ended by the server. */
+	EAR_WAIT(ea, ea->warnings == 1);
+	assert_true(ea->ends_at > 0);
+	EAR_WAIT(ea, ea->ended == 1);
+	assert_string_equal(ea->last_reason, "idle_timeout");
+	assert_true(cwt_now_ms() - before >= 3000);
+	assert_false(cw_session_is_joined(s));
+	cw_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +515,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			a_session_freed_while_joining_leaves_the_server_at_once, world_setup,
 			world_teardown),
+		cmocka_unit_test_setup_teardown(a_lone_participant_is_warned_then_the_session_ends,
+						world_setup, world_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
