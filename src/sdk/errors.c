@@ -61,6 +61,12 @@ void cw__set_error(int err, const char *message)
 		 message && *message ? message : cw_strerror(err));
 }
 
+int cw__fail(int err, const char *message)
+{
+	cw__set_error(err, message);
+	return err;
+}
+
 const char *cw_last_error_message(void)
 {
 	return last_message[0] ? last_message : "success";

@@ -38,6 +38,8 @@ void cw__list_splice(struct cw__link *to, struct cw__link *from);
 
 /* Sets this thread's message for cw_last_error_message(); NULL means cw_strerror(err). */
 void cw__set_error(int err, const char *message);
+/* cw__set_error, then err: `return cw__fail(CW_ERR_…, "why");`. */
+int cw__fail(int err, const char *message);
 /* The CW_ERR_* of a server error code ("ERR_NOT_FOUND"); CW_ERR_SERVER when unknown. */
 int cw__err_from_code(const char *code);
 int64_t cw__now_ms(void);

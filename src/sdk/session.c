@@ -7,12 +7,6 @@
 
 #include "session.h"
 
-static int fail(int err, const char *message)
-{
-	cw__set_error(err, message);
-	return err;
-}
-
 struct cw_session *cw__session_ref(struct cw_session *s)
 {
 	atomic_fetch_add(&s->refs, 1);
@@ -95,16 +89,16 @@ int cw_session_new(cw_session **sp, cw_client *c, const char *session_id, const 
 	struct cw_session *s;
 
 	if (!sp || !c || !session_id || !*session_id || strlen(session_id) >= CW__ID_MAX)
-		return fail(CW_ERR_INVALID_ARGUMENT, "a client and a session id are needed");
+		return cw__fail(CW_ERR_INVALID_ARGUMENT, "a client and a session id are needed");
 	if (settings && (settings->idle_timeout > 86400 || settings->idle_timeout < -1 ||
 			 (settings->title && strlen(settings->title) > 200)))
-		return fail(CW_ERR_INVALID_ARGUMENT,
-			    "the idle timeout is -1 or 0..86400 and the title at most 200 "
-			    "characters");
+		return cw__fail(CW_ERR_INVALID_ARGUMENT,
+				"the idle timeout is -1 or 0..86400 and the title at most 200 "
+				"characters");
 	*sp = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return fail(CW_ERR_NO_MEMORY, NULL);
+		return cw__fail(CW_ERR_NO_MEMORY, NULL);
 	atomic_init(&s->refs, 1);
 	pthread_mutex_init(&s->m, NULL);
 	cw__list_init(&s->link);
@@ -126,7 +120,7 @@ int cw_session_new(cw_session **sp, cw_client *c, const char *session_id, const 
 	if (!s->id || !s->participants || (call_token && *call_token && !s->call_token) ||
 	    (settings && settings->title && !s->title)) {
 		cw__session_unref(s);
-		return fail(CW_ERR_NO_MEMORY, NULL);
+		return cw__fail(CW_ERR_NO_MEMORY, NULL);
 	}
 	*sp = s;
 	return 0;
@@ -152,7 +146,7 @@ const char *cw_session_get_participant_id(const cw_session *s)
 #define SETTER(s, assign)                                                                          \
 	do {                                                                                       \
 		if (!(s))                                                                          \
-			return fail(CW_ERR_INVALID_ARGUMENT, "no session");                        \
+			return cw__fail(CW_ERR_INVALID_ARGUMENT, "no session");                    \
 		pthread_mutex_lock(&(s)->m);                                                       \
 		assign;                                                                            \
 		pthread_mutex_unlock(&(s)->m);                                                     \
@@ -184,7 +178,7 @@ int cw_session_set_audio_mix_sink(cw_session *s, cw_audio_sink_cb cb, void *arg)
 int cw_session_set_receive_loss(cw_session *s, unsigned per_mille)
 {
 	if (per_mille > 1000)
-		return fail(CW_ERR_INVALID_ARGUMENT, "a share per mille: 0..1000");
+		return cw__fail(CW_ERR_INVALID_ARGUMENT, "a share per mille: 0..1000");
 	SETTER(s, s->loss_per_mille = per_mille);
 }
 
@@ -215,7 +209,7 @@ size_t cw_session_get_participant_count(const cw_session *s)
 int cw_session_get_stats(const cw_session *s, cw_session_stats *stats)
 {
 	if (!s || !stats)
-		return fail(CW_ERR_INVALID_ARGUMENT, "no session or no stats");
+		return cw__fail(CW_ERR_INVALID_ARGUMENT, "no session or no stats");
 	pthread_mutex_lock((pthread_mutex_t *)&s->m);
 	*stats = s->stats;
 	pthread_mutex_unlock((pthread_mutex_t *)&s->m);
@@ -432,45 +426,6 @@ out:
 	cw__session_unref(s);
 }
 
-/* An HTTP request for a call token of session_id. */
-static int token_request(cw_client *c, const char *session_id, cw__finish_fn finish, void *cb,
-			 void *arg, void *extra, int timeout_ms)
-{
-	struct cw__req *r;
-	char *path;
-	int err;
-
-	if (strlen(session_id) >= CW__ID_MAX)
-		return fail(CW_ERR_INVALID_ARGUMENT, "the session id is too long");
-	err = cw__req_new(&r, c, CW__REQ_HTTP, "POST", NULL, finish, cb, arg);
-	if (err)
-		return err;
-	path = malloc(strlen(session_id) * 3 + 32);
-	if (path) {
-		/* Session ids are URL-safe by the contract; anything else is escaped. */
-		char *o = path + sprintf(path, "/sessions/");
-		for (const unsigned char *p = (const unsigned char *)session_id; *p; p++) {
-			if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-				*o++ = (char)*p;
-			else
-				o += sprintf(o, "%%%02X", *p);
-		}
-		strcpy(o, "/token");
-	}
-	r->path = path;
-	cw__lock(c);
-	r->token = c->token ? strdup(c->token) : NULL;
-	cw__unlock(c);
-	if (!r->path || !r->token) {
-		cw__req_free(r);
-		return fail(c->token ? CW_ERR_NO_MEMORY : CW_ERR_NOT_LOGGED_IN, NULL);
-	}
-	r->extra = extra;
-	r->deadline = cw__now_ms() + cw__timeout_of(c, timeout_ms);
-	return cw__submit(c, r, true);
-}
-
 /* On the network thread: the join starts. */
 static void finish_join_start(struct cw__req *r, int err, const char *message, json_t *result)
 {
@@ -498,8 +453,8 @@ static void finish_join_start(struct cw__req *r, int err, const char *message, j
 	if (have_token) {
 		send_join(s);
 	} else {
-		err = token_request(c, s->id, finish_token, NULL, NULL, cw__session_ref(s),
-				    timeout_ms);
+		err = cw__call_token_request(c, s->id, finish_token, NULL, NULL, cw__session_ref(s),
+					     timeout_ms);
 		if (err) {
 			cw__session_unref(s);
 			join_done(s, err, NULL);
@@ -529,11 +484,11 @@ int cw_session_join(cw_session *s, cw_done_cb cb, void *arg)
 	int err;
 
 	if (!s)
-		return fail(CW_ERR_INVALID_ARGUMENT, "no session");
+		return cw__fail(CW_ERR_INVALID_ARGUMENT, "no session");
 	pthread_mutex_lock(&s->m);
 	if (s->state != CW__SS_IDLE) {
 		pthread_mutex_unlock(&s->m);
-		return fail(CW_ERR_BUSY, "the session is joined or joining");
+		return cw__fail(CW_ERR_BUSY, "the session is joined or joining");
 	}
 	s->state = CW__SS_JOINING;
 	s->join_cb = cb;
@@ -558,7 +513,7 @@ static int session_sync(cw_session *s, int (*start)(cw_session *, cw_done_cb, vo
 	int err;
 
 	if (!s)
-		return fail(CW_ERR_INVALID_ARGUMENT, "no session");
+		return cw__fail(CW_ERR_INVALID_ARGUMENT, "no session");
 	err = cw__wait_begin(s->c, &w);
 	if (err)
 		return err;
@@ -598,11 +553,11 @@ int cw_session_leave(cw_session *s, cw_done_cb cb, void *arg)
 	int err;
 
 	if (!s)
-		return fail(CW_ERR_INVALID_ARGUMENT, "no session");
+		return cw__fail(CW_ERR_INVALID_ARGUMENT, "no session");
 	pthread_mutex_lock(&s->m);
 	if (s->state != CW__SS_JOINED) {
 		pthread_mutex_unlock(&s->m);
-		return fail(CW_ERR_INVALID_STATE, "the session is not joined");
+		return cw__fail(CW_ERR_INVALID_STATE, "the session is not joined");
 	}
 	s->state = CW__SS_LEAVING;
 	pthread_mutex_unlock(&s->m);
@@ -642,7 +597,7 @@ static int send_mute(cw_session *s, const char *kind, bool muted)
 int cw_session_mute_audio(cw_session *s, bool muted)
 {
 	if (!s)
-		return fail(CW_ERR_INVALID_ARGUMENT, "no session");
+		return cw__fail(CW_ERR_INVALID_ARGUMENT, "no session");
 	pthread_mutex_lock(&s->m);
 	if (s->audio_muted != muted)
 		s->marker = true; /* a talkspurt starts when unmuted */
@@ -654,11 +609,11 @@ int cw_session_mute_audio(cw_session *s, bool muted)
 int cw_session_pause_video(cw_session *s, bool paused)
 {
 	if (!s)
-		return fail(CW_ERR_INVALID_ARGUMENT, "no session");
+		return cw__fail(CW_ERR_INVALID_ARGUMENT, "no session");
 	pthread_mutex_lock(&s->m);
 	if (s->settings.audio_only) {
 		pthread_mutex_unlock(&s->m);
-		return fail(CW_ERR_INVALID_STATE, "the session is audio-only");
+		return cw__fail(CW_ERR_INVALID_STATE, "the session is audio-only");
 	}
 	s->video_paused = paused;
 	pthread_mutex_unlock(&s->m);
@@ -837,61 +792,4 @@ void cw__sessions_close_all(cw_client *c)
 		s->listed = false;
 		set_state(s, CW__SS_IDLE);
 	}
-}
-
-/* ---- call tokens ---- */
-
-static void finish_call_token(struct cw__req *r, int err, const char *message, json_t *result)
-{
-	cw_token_cb cb = (cw_token_cb)r->cb;
-	const char *token = json_string_value(json_object_get(result, "callToken"));
-
-	if (!err && !token)
-		err = CW_ERR_PROTOCOL;
-	if (cb)
-		cb(r->c, err, err ? (message ? message : cw_strerror(err)) : NULL,
-		   err ? NULL : token, r->arg);
-}
-
-int cw_generate_call_token(cw_client *c, const char *session_id, cw_token_cb cb, void *arg)
-{
-	if (!c || !session_id || !*session_id)
-		return fail(CW_ERR_INVALID_ARGUMENT, "a client and a session id are needed");
-	return token_request(c, session_id, finish_call_token, (void *)cb, arg, NULL, 0);
-}
-
-struct token_wait {
-	struct cw__waiter w;
-	char *token;
-};
-
-static void sync_token_cb(cw_client *c, int err, const char *message, const char *token, void *arg)
-{
-	struct token_wait *tw = arg;
-
-	(void)c;
-	if (!err && !(tw->token = strdup(token)))
-		err = CW_ERR_NO_MEMORY;
-	cw__wait_done(&tw->w, err, message);
-}
-
-int cw_generate_call_token_sync(cw_client *c, const char *session_id, int timeout_ms, char **tokenp)
-{
-	struct token_wait tw = {.token = NULL};
-	int err;
-
-	if (!c || !session_id || !*session_id || !tokenp)
-		return fail(CW_ERR_INVALID_ARGUMENT,
-			    "a client, a session id and tokenp are needed");
-	*tokenp = NULL;
-	err = cw__wait_begin(c, &tw.w);
-	if (err)
-		return err;
-	err = cw__wait_end(&tw.w, token_request(c, session_id, finish_call_token,
-						(void *)sync_token_cb, &tw, NULL, timeout_ms));
-	if (err)
-		free(tw.token);
-	else
-		*tokenp = tw.token;
-	return err;
 }

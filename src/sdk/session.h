@@ -156,6 +156,11 @@ bool cw__session_settle(struct cw_session *s);
  * not end the session itself). */
 void cw__session_end(struct cw_session *s, const char *reason, bool leave);
 
+/* session_token.c: the HTTP request for a call token of session_id (timeout_ms <= 0:
+ * the client's); finish gets the answer ({"callToken",…}), extra is the request's. */
+int cw__call_token_request(cw_client *c, const char *session_id, cw__finish_fn finish, void *cb,
+			   void *arg, void *extra, int timeout_ms);
+
 /* session_media.c: network thread */
 extern const struct lws_protocols cw__media_protocol;
 /* Opens the publish connection from the join's answer and prepares sending. */
