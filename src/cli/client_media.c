@@ -402,21 +402,38 @@ int phone_call(const struct cli_common *common, const char *receiver, cw_receive
 	return phone_in_call(&ph, err, call);
 }
 
-/* The session id of the next call ringing this user (one ringing now counts), or an
- * empty string after a signal. */
-static void next_incoming(struct phone *ph, char *sid, size_t size)
+/* A call that already rings this user, found in the call log: a ringing callee is not
+ * "engaged" (call.active is the caller's), and a call rung before this client's first
+ * connection was up sent its call.incoming to nobody here. The log request goes over the
+ * realtime connection, so it runs once the listener sees every later call. */
+static void ringing_now(struct phone *ph)
 {
-	cw_call *call = NULL;
+	cw_call_log_request *req = NULL;
+	cw_call_page *page = NULL;
+	cw_call *call;
 
-	if (cw_get_active_call_sync(ph->client, 0, &call) == 0 && call &&
-	    cw_call_get_status(call) == CW_STATUS_INITIATED) {
+	if (cw_call_log_request_new(&req, ph->client) != 0)
+		return;
+	if (cw_call_log_request_set_status(req, CW_STATUS_INITIATED) == 0 &&
+	    cw_call_log_request_set_direction(req, CW_DIRECTION_INCOMING) == 0 &&
+	    cw_call_log_request_set_limit(req, 1) == 0 &&
+	    cw_call_log_request_fetch_next_sync(req, 0, &page) == 0 &&
+	    (call = cw_call_page_get(page, 0)) != NULL) {
 		pthread_mutex_lock(&ph->lock);
 		if (!ph->incoming[0])
 			snprintf(ph->incoming, sizeof(ph->incoming), "%s",
 				 cw_call_get_session_id(call));
 		pthread_mutex_unlock(&ph->lock);
 	}
-	cw_call_unref(call);
+	cw_call_page_free(page);
+	cw_call_log_request_free(req);
+}
+
+/* The session id of the next call ringing this user (one ringing now counts), or an
+ * empty string after a signal. */
+static void next_incoming(struct phone *ph, char *sid, size_t size)
+{
+	ringing_now(ph);
 	for (;;) {
 		pthread_mutex_lock(&ph->lock);
 		snprintf(sid, size, "%s", ph->incoming);

@@ -672,6 +672,20 @@ class ClientCliTest(ServerTestCase):
         self.assertLess(self.rms(heard_b[48000:]), 50)
         self.assertGreater(self.stats(a)["framesDecoded"], 100)
 
+    def test_answer_takes_a_call_that_already_rings(self):
+        # bob rings first; alice's `answer` starts afterwards, so no call.incoming ever
+        # reaches its connection: it must find the ringing call itself.
+        self.login("alice")
+        self.login("bob")
+        b = self.start("bob", "call", "alice", "--tone", "880", "--duration", "2")
+        call = b.expect("the call", lambda o: "sessionId" in o)
+        a = self.start("alice", "answer", "--duration", "2")
+        taken = a.expect("the call", lambda o: "sessionId" in o)
+        self.assertEqual(taken["sessionId"], call["sessionId"])
+        for p in (a, b):
+            p.expect("joined", lambda o: o.get("event") == "joined")
+            self.assertEqual(p.wait(timeout=30), EXIT_OK, p.stderr())
+
     def test_softphone_refuses_a_file_that_is_not_wav(self):
         self.login("bob")
         bogus = os.path.join(self.tmp, "bogus.wav")
