@@ -438,6 +438,33 @@ typedef int (*cw_audio_source_cb)(cw_session *session, int16_t *pcm, size_t samp
 typedef void (*cw_audio_sink_cb)(cw_session *session, const char *participant_id,
 				 const int16_t *pcm, size_t samples, void *arg);
 
+/*
+ * Video is I420 (planar Y, then U and V at half the width and height; even sizes up to
+ * 1920×1088), VP8 on the wire. With a video source set before the join (and the session
+ * not audio-only), the client publishes a video track: every 1/fps s the network thread
+ * asks the source for a picture and encodes it; a size change is followed. Each remote
+ * participant's decoded pictures go to the video sink as they complete.
+ */
+typedef struct cw_video_frame {
+	int width, height;	  /* pixels, even */
+	const uint8_t *planes[3]; /* Y, U, V */
+	int strides[3];		  /* bytes per row of each plane */
+} cw_video_frame;
+
+/* Points frame's planes at the next picture, which must stay valid until the source is
+ * asked again (or the session is freed). Returns 0 for a new picture, 1 for none this
+ * time (nothing is sent), a negative number when the source has ended (it is not asked
+ * again). */
+typedef int (*cw_video_source_cb)(cw_session *session, cw_video_frame *frame, void *arg);
+/* One remote participant's decoded picture, borrowed for the call. */
+typedef void (*cw_video_sink_cb)(cw_session *session, const char *participant_id,
+				 const cw_video_frame *frame, void *arg);
+
+typedef struct cw_video_options {
+	int fps;	  /* pictures asked for per second, 1..60; 0: 30 */
+	int bitrate_kbps; /* the encoder's target; 0: from the size and the rate */
+} cw_video_options;
+
 /* A participant as the server described it last. Borrowed in callbacks. */
 CW_EXTERN const char *cw_participant_get_id(const cw_participant *p);
 CW_EXTERN const char *cw_participant_get_uid(const cw_participant *p);
@@ -481,6 +508,14 @@ typedef struct cw_session_stats {
 	uint64_t packets_retransmitted;	 /* packets this client sent again on NACK */
 	uint64_t dropped_by_test;	 /* cw_session_set_receive_loss */
 	int rtt_ms;			 /* to the server; -1 until known */
+	uint64_t video_frames_sent;	 /* pictures encoded and sent */
+	uint64_t video_keyframes_sent;
+	uint64_t video_packets_sent;
+	uint64_t video_packets_received;
+	uint64_t video_frames_decoded;	     /* of every remote participant */
+	uint64_t video_frames_dropped;	     /* incomplete or undecodable, waiting for a keyframe */
+	uint64_t keyframes_requested;	     /* PLIs this client sent */
+	uint64_t keyframe_requests_received; /* PLIs and FIRs for this client's video */
 } cw_session_stats;
 
 /* An async call token (cw_free it, or it is freed after the callback). */
@@ -510,6 +545,12 @@ CW_EXTERN int cw_session_set_listener(cw_session *session, const cw_session_list
 CW_EXTERN int cw_session_set_audio_source(cw_session *session, cw_audio_source_cb cb, void *arg);
 CW_EXTERN int cw_session_set_audio_sink(cw_session *session, cw_audio_sink_cb cb, void *arg);
 CW_EXTERN int cw_session_set_audio_mix_sink(cw_session *session, cw_audio_sink_cb cb, void *arg);
+/* The camera (options: NULL for the defaults). Set before the join to publish video; once
+ * joined it may be replaced (CW_ERR_INVALID_STATE when the join published no video), and
+ * NULL stops sending pictures. */
+CW_EXTERN int cw_session_set_video_source(cw_session *session, cw_video_source_cb cb, void *arg,
+					  const cw_video_options *options);
+CW_EXTERN int cw_session_set_video_sink(cw_session *session, cw_video_sink_cb cb, void *arg);
 
 /* Joins: the call token, `session.join` with the publish offer, then the media
  * connections. cb runs when the join is answered: err 0 means joined (media connects in
@@ -569,6 +610,21 @@ typedef struct cw_tone {
 	uint64_t position; /* samples played so far (start at 0) */
 } cw_tone;
 CW_EXTERN int cw_tone_source_cb(cw_session *session, int16_t *pcm, size_t samples, void *arg);
+
+/* ---- Video helpers ----------------------------------------------------------------- */
+
+/* A moving test picture as a video source: eight colour bars (white, yellow, cyan, green,
+ * magenta, red, blue, black) over the top two thirds, and below them the picture's number
+ * in 16 black or white blocks and a white square that moves one step each picture. */
+typedef struct cw_test_pattern cw_test_pattern;
+/* width and height: even, 64×64 up to 1920×1088. */
+CW_EXTERN int cw_test_pattern_new(cw_test_pattern **patternp, int width, int height);
+CW_EXTERN void cw_test_pattern_free(cw_test_pattern *pattern);
+/* A cw_video_source_cb: pass the cw_test_pattern as arg. */
+CW_EXTERN int cw_test_pattern_source_cb(cw_session *session, cw_video_frame *frame, void *arg);
+/* Whether frame shows the test pattern (its bars within a codec's error), and then its
+ * picture number (the low 16 bits). */
+CW_EXTERN bool cw_test_pattern_read(const cw_video_frame *frame, uint32_t *number);
 
 /* ---- The calling extension --------------------------------------------------------- */
 

@@ -18,7 +18,7 @@
 #define SESSION_OPT "[--session FILE]"
 #define MEDIA_OPTS                                                                                 \
 	"--audio-in F.wav | --tone HZ] [--loop] [--audio-out F.wav] [--duration S]\n"              \
-	"       [--receive-loss N"
+	"       [--video-pattern WxH] [--video-out F.y4m] [--receive-loss N"
 
 static const struct cli_command commands[] = {
 	{"login", cli_cmd_login,
@@ -50,7 +50,9 @@ static const struct cli_command commands[] = {
 	 "its session, plays --audio-in (a WAV file; --loop: again and again) or --tone HZ,\n"
 	 "records what it hears to --audio-out (48 kHz mono WAV), prints the session's events\n"
 	 "and at the end its counters as JSON lines, and hangs up after --duration S seconds\n"
-	 "or on SIGINT/SIGTERM. --receive-loss N drops N per mille of what arrives (tests).\n"},
+	 "or on SIGINT/SIGTERM. --receive-loss N drops N per mille of what arrives (tests).\n"
+	 "--video-pattern WxH sends the test pattern as video (a video call); --video-out\n"
+	 "records the first video it sees to a Y4M file.\n"},
 	{"answer", cli_cmd_answer, "[" MEDIA_OPTS "] " SESSION_OPT,
 	 "Waits for the next call ringing this user (or takes the one ringing now), accepts\n"
 	 "it and stays in its session like `call` with media options does.\n"},

@@ -446,7 +446,7 @@ static int parse_call(struct cli_parser *p, int argc, char **argv, struct call_a
 		{"timeout", CALL_TIMEOUT, true}, {"metadata", CALL_METADATA, true},
 		{"wait", CALL_WAIT, false},
 	};
-	static struct cli_opt opts[sizeof(own) / sizeof(own[0]) + 8];
+	static struct cli_opt opts[sizeof(own) / sizeof(own[0]) + 16]; /* + phone_options */
 	size_t n = 0;
 	int rc;
 

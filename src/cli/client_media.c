@@ -1,5 +1,6 @@
 /* client_media: the softphone: `call` with audio, `answer` and `join` play a WAV file or
- * a tone into a session, record what they hear to a WAV file, and print the session's
+ * a tone into a session, record what they hear to a WAV file, send the test pattern as
+ * video and record the first video they see to a Y4M file, and print the session's
  * events as JSON lines. Built on libcallwire's sessions and its calling extension. */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +21,8 @@ struct phone {
 	cw_wav_source *source;
 	cw_wav_sink *sink;
 	cw_tone tone;
+	cw_test_pattern *pattern;
+	FILE *y4m;
 
 	pthread_mutex_t lock; /* guards what follows */
 	char sid[128];	      /* the call or session; empty until known */
@@ -31,6 +34,13 @@ struct phone {
 	uint64_t frames; /* 20 ms frames heard since the join */
 	cw_session_stats stats;
 	bool have_stats;
+	struct {
+		char id[128];
+		int width, height;
+	} seen[16];	  /* the video participants and their last sizes */
+	int y4m_w, y4m_h; /* the recording's size; 0 before its first picture */
+	char y4m_id[128]; /* whose video it records */
+	uint64_t y4m_pictures;
 };
 
 static void emit(json_t *obj)
@@ -77,6 +87,53 @@ static void on_mix(cw_session *s, const char *participant_id, const int16_t *pcm
 	pthread_mutex_unlock(&ph->lock);
 	if (reached)
 		wake(ph);
+}
+
+/* Records a picture as one Y4M frame. */
+static void write_y4m(FILE *f, const cw_video_frame *v)
+{
+	for (int p = 0; p < 3; p++) {
+		int w = p ? v->width / 2 : v->width, h = p ? v->height / 2 : v->height;
+		for (int y = 0; y < h; y++)
+			fwrite(v->planes[p] + (size_t)y * (size_t)v->strides[p], 1, (size_t)w, f);
+	}
+}
+
+/* Each participant's video: a `video` line at its first picture and at each new size;
+ * the first participant's pictures go to the Y4M file (at its first size). */
+static void on_video(cw_session *s, const char *pid, const cw_video_frame *v, void *arg)
+{
+	struct phone *ph = arg;
+	size_t i, n = sizeof(ph->seen) / sizeof(ph->seen[0]);
+	bool news = false;
+
+	(void)s;
+	pthread_mutex_lock(&ph->lock);
+	for (i = 0; i < n && ph->seen[i].id[0] && strcmp(ph->seen[i].id, pid) != 0; i++)
+		;
+	if (i < n && (!ph->seen[i].id[0] || ph->seen[i].width != v->width ||
+		      ph->seen[i].height != v->height)) {
+		snprintf(ph->seen[i].id, sizeof(ph->seen[i].id), "%s", pid);
+		ph->seen[i].width = v->width;
+		ph->seen[i].height = v->height;
+		news = true;
+	}
+	if (ph->y4m && !ph->y4m_w) {
+		snprintf(ph->y4m_id, sizeof(ph->y4m_id), "%s", pid);
+		ph->y4m_w = v->width;
+		ph->y4m_h = v->height;
+		fprintf(ph->y4m, "YUV4MPEG2 W%d H%d F30:1 Ip A1:1 C420jpeg\n", v->width, v->height);
+	}
+	if (ph->y4m && strcmp(ph->y4m_id, pid) == 0 && v->width == ph->y4m_w &&
+	    v->height == ph->y4m_h) {
+		fputs("FRAME\n", ph->y4m);
+		write_y4m(ph->y4m, v);
+		ph->y4m_pictures++;
+	}
+	pthread_mutex_unlock(&ph->lock);
+	if (news)
+		emit(json_pack("{s:s,s:s,s:i,s:i}", "event", "video", "participantId", pid, "width",
+			       v->width, "height", v->height));
 }
 
 static void emit_participant(const char *event, const cw_participant *p, const char *key,
@@ -155,6 +212,10 @@ static void setup_session(struct phone *ph, cw_session *s)
 	else if (ph->o->tone > 0)
 		cw_session_set_audio_source(s, cw_tone_source_cb, &ph->tone);
 	cw_session_set_audio_mix_sink(s, on_mix, ph);
+	if (ph->pattern)
+		cw_session_set_video_source(s, cw_test_pattern_source_cb, ph->pattern, NULL);
+	if (phone_video(ph->o))
+		cw_session_set_video_sink(s, on_video, ph);
 	if (ph->o->receive_loss)
 		cw_session_set_receive_loss(s, ph->o->receive_loss);
 	pthread_mutex_lock(&ph->lock);
@@ -258,7 +319,7 @@ static int phone_setup(cw_client *client, void *arg)
 	cw_calling_options o;
 
 	cw_calling_options_init(&o);
-	o.settings.audio_only = true;
+	o.settings.audio_only = !phone_video(ph->o);
 	o.session_created = on_created;
 	o.session_joined = on_ext_joined;
 	o.session_closed = on_closed;
@@ -295,6 +356,14 @@ static int phone_open(struct phone *ph, const struct phone_opts *o, const struct
 		fprintf(stderr, "callwire: %s: %s\n", o->audio_out, cw_last_error_message());
 		return CLI_EXIT_ERROR;
 	}
+	if (o->video_w && cw_test_pattern_new(&ph->pattern, o->video_w, o->video_h) != 0) {
+		fprintf(stderr, "callwire: --video-pattern: %s\n", cw_last_error_message());
+		return CLI_EXIT_ERROR;
+	}
+	if (o->video_out && !(ph->y4m = fopen(o->video_out, "wbe"))) {
+		fprintf(stderr, "callwire: %s: %s\n", o->video_out, strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
 	return cli_open(common, &ph->client, setup, setup ? ph : NULL);
 }
 
@@ -316,12 +385,32 @@ static int phone_finish(struct phone *ph, int rc)
 			(json_int_t)st->packets_lost, "packetsRetransmitted",
 			(json_int_t)st->packets_retransmitted, "droppedByTest",
 			(json_int_t)st->dropped_by_test, "rttMs", st->rtt_ms);
+		if (o && phone_video(ph->o))
+			json_object_update(
+				o,
+				json_pack(
+					"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "videoFramesSent",
+					(json_int_t)st->video_frames_sent, "videoKeyframesSent",
+					(json_int_t)st->video_keyframes_sent,
+					"videoPacketsReceived",
+					(json_int_t)st->video_packets_received,
+					"videoFramesDecoded", (json_int_t)st->video_frames_decoded,
+					"videoFramesDropped", (json_int_t)st->video_frames_dropped,
+					"keyframesRequested", (json_int_t)st->keyframes_requested,
+					"keyframeRequestsReceived",
+					(json_int_t)st->keyframe_requests_received,
+					"videoFramesRecorded", (json_int_t)ph->y4m_pictures));
 		emit(o);
 	}
 	if (ph->sink && cw_wav_sink_close(ph->sink) != 0 && rc == 0) {
 		fprintf(stderr, "callwire: %s: %s\n", ph->o->audio_out, cw_last_error_message());
 		rc = CLI_EXIT_ERROR;
 	}
+	if (ph->y4m && fclose(ph->y4m) != 0 && rc == 0) {
+		fprintf(stderr, "callwire: %s: %s\n", ph->o->video_out, strerror(errno));
+		rc = CLI_EXIT_ERROR;
+	}
+	cw_test_pattern_free(ph->pattern);
 	cw_wav_source_free(ph->source);
 	if (ph->waiting)
 		cli_waiter_close(&ph->waiter);
@@ -397,6 +486,8 @@ int phone_call(const struct cli_common *common, const char *receiver, cw_receive
 
 	if ((rc = phone_open(&ph, o, common, phone_setup)) != 0)
 		return phone_finish(&ph, rc);
+	if (o->video_w > 0)
+		type = CW_CALL_VIDEO; /* a camera makes it a video call */
 	err = cw_initiate_call_sync(ph.client, receiver, rtype, type, ring_timeout, metadata, 0,
 				    &call);
 	return phone_in_call(&ph, err, call);
@@ -474,7 +565,7 @@ static int phone_join(const struct cli_common *common, const char *session_id,
 	if ((rc = phone_open(&ph, o, common, NULL)) != 0)
 		return phone_finish(&ph, rc);
 	cw_session_settings_init(&settings);
-	settings.audio_only = true;
+	settings.audio_only = !phone_video(o);
 	err = cw_session_new(&s, ph.client, session_id, NULL, &settings);
 	if (!err) {
 		setup_session(&ph, s);
@@ -505,6 +596,8 @@ const struct cli_opt phone_options[] = {
 	{"duration", PHONE_DURATION, true},
 	{"loop", PHONE_LOOP, false},
 	{"receive-loss", PHONE_LOSS, true},
+	{"video-pattern", PHONE_VIDEO_PATTERN, true},
+	{"video-out", PHONE_VIDEO_OUT, true},
 	{NULL, 0, false},
 };
 
@@ -523,6 +616,21 @@ int phone_option(struct cli_parser *p, struct phone_opts *o, int id, const char 
 	case PHONE_LOOP:
 		o->loop = true;
 		break;
+	case PHONE_VIDEO_OUT:
+		o->video_out = value;
+		break;
+	case PHONE_VIDEO_PATTERN: {
+		int w, h, used = 0;
+		if (sscanf(value, "%dx%d%n", &w, &h, &used) != 2 || value[used] || w < 64 ||
+		    h < 64 || w > 1920 || h > 1088 || w % 2 || h % 2)
+			return cli_usage_error(p->cmd,
+					       "--video-pattern wants WIDTHxHEIGHT (even, 64x64 "
+					       "to 1920x1088), not '%s'",
+					       value);
+		o->video_w = w;
+		o->video_h = h;
+		break;
+	}
 	case PHONE_TONE:
 	case PHONE_DURATION:
 	case PHONE_LOSS:

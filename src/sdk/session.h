@@ -6,10 +6,12 @@
 #define CW_SDK_SESSION_H
 
 #include "media.h"
+#include "video.h"
 #include "rtc/sdp.h"
 #include "sdk.h"
 
 #define CW__PT_OPUS 111	      /* our publish offer's Opus payload type */
+#define CW__PT_VP8 96	      /* and VP8's */
 #define CW__EXT_AUDIO_LEVEL 1 /* RFC 6464 header extension id in our offer */
 #define CW__TRACKS_MAX 32     /* remote tracks of one session */
 #define CW__ID_MAX 128	      /* participant and session ids */
@@ -35,9 +37,10 @@ struct cw__sdp_remote {
 	unsigned ncandidates;
 };
 
-/* Our publish offer: one Opus track (audio_ssrc) of the stream stream_id. */
+/* Our publish offer: one Opus track (audio_ssrc) of the stream stream_id, and a VP8 track
+ * (video_ssrc) unless video_ssrc is 0. */
 int cw__sdp_publish_offer(char **textp, const struct cw__sdp_local *l, uint32_t audio_ssrc,
-			  const char *stream_id);
+			  uint32_t video_ssrc, const char *stream_id);
 /* Our answer to a subscribe offer: every audio and video m-section received (Opus, VP8),
  * anything else refused. */
 int cw__sdp_subscribe_answer(char **textp, const struct cw_sdp *offer,
@@ -57,7 +60,8 @@ struct cw__track {
 	char mid[CW__MID_MAX];
 	uint32_t ssrc;
 	char participant[CW__ID_MAX];
-	struct cw__jb *jb; /* audio */
+	struct cw__jb *jb;	/* audio */
+	struct cw__vp8_rx *vrx; /* video */
 };
 
 /* One peer connection and its socket as libwebsockets polls it. */
@@ -67,6 +71,7 @@ struct cw__conn {
 	struct cw_session *s;
 	char ufrag[16], pwd[32];
 	bool connected_once;
+	bool quiet;  /* connected: the clock's ticks read the socket, not the poll */
 	int64_t due; /* when cw__pc_timer wants to run next */
 };
 
@@ -95,6 +100,12 @@ struct cw_session {
 	void *source_arg;
 	cw_audio_sink_cb sink, mix_sink;
 	void *sink_arg, *mix_arg;
+	cw_video_source_cb vsource;
+	void *vsource_arg;
+	cw_video_options vopts;
+	cw_video_sink_cb vsink;
+	void *vsink_arg;
+	bool video_published; /* the join's offer had video */
 	cw_session_stats stats;
 	size_t n_participants;
 	unsigned loss_per_mille;
@@ -123,6 +134,19 @@ struct cw_session {
 	uint16_t seq;
 	uint32_t ts;
 	bool source_ended, marker;
+	/* Sending video. */
+	struct cw__vp8_enc *venc;
+	uint32_t video_ssrc; /* 0: no video published */
+	uint16_t vseq;
+	uint32_t vts0;	    /* the RTP timestamp at vstart */
+	int64_t vstart;	    /* when the video clock started */
+	int64_t next_video; /* the next picture's time; 0: no video clock */
+	uint64_t vframe_no; /* pictures of the clock so far */
+	int vfps, vkbps;    /* the encoder's options */
+	bool key_wanted;    /* a PLI or FIR came, or video resumed */
+	bool vsource_ended;
+	uint64_t vframes, vkeys, vpackets, key_requests; /* sent; requests received */
+	uint64_t vpackets_in;				 /* video RTP received */
 	/* The 20 ms clock and the connections' timers. */
 	lws_sorted_usec_list_t sul;
 	int64_t next_frame;
@@ -172,6 +196,26 @@ int cw__media_offer(struct cw_session *s, const char *offer_sdp, char **answerp)
 int cw__media_prepare(struct cw_session *s, char **offerp);
 /* Closes both connections, frees the tracks and the encoder, stops the clock. */
 void cw__media_stop(struct cw_session *s);
+
+/* session_video.c: network thread */
+struct cw_rtp;
+/* Whether the join publishes video (a source, not audio-only); remembered for the
+ * source's setter. */
+bool cw__video_wanted(struct cw_session *s);
+/* Before the publish offer: the video SSRC (0 when no video is published). */
+int cw__video_prepare(struct cw_session *s);
+/* The publish connection is open: declares the SSRC and starts the picture clock. */
+int cw__video_start(struct cw_session *s, int64_t now);
+/* A picture when one is due (s->next_video); true when one was due. */
+bool cw__video_tick(struct cw_session *s, int64_t now);
+/* A PLI or FIR for ssrc. */
+void cw__video_keyframe_request(struct cw_session *s, uint32_t ssrc);
+/* A packet of the video track t. */
+void cw__video_rtp(struct cw_session *s, struct cw__track *t, const struct cw_rtp *pkt,
+		   const uint8_t *buf, int64_t now);
+void cw__video_add_stats(cw_session_stats *st, const struct cw__vp8_rx *rx);
+/* Frees the encoder and stops the clock. */
+void cw__video_stop(struct cw_session *s);
 
 /* calling.c */
 /* Call events and accepted calls, for the calling extension (network thread). */

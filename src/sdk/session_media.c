@@ -1,7 +1,7 @@
 /* session_media: a joined session's media on the client's network thread: its two peer
- * connections (publish, subscribe) polled by libwebsockets, the 20 ms audio clock that
- * pulls the source, encodes and sends, and plays every remote track out of its jitter
- * buffer into the sinks. */
+ * connections (publish, subscribe) polled by libwebsockets, the remote tracks, the 20 ms
+ * audio clock that pulls the source, encodes and sends, and plays every remote audio
+ * track out of its jitter buffer into the sinks. Video is session_video.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +37,7 @@ static int media_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 			  size_t len)
 {
 	struct cw__conn *conn = lws_get_opaque_user_data(wsi);
+	struct cw_session *s;
 	int64_t now;
 
 	(void)user;
@@ -47,14 +48,17 @@ static int media_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 		if (!conn || !conn->pc)
 			break;
 		now = cw__now_ms();
-		cw__session_ref(conn->s);
+		s = cw__session_ref(conn->s);
+		s->depth++;
 		cw__pc_readable(conn->pc, now);
 		/* A packet can bring this connection's work forward (a NACK); the other's
 		 * deadline stands. */
 		conn->due = cw__pc_timer(conn->pc, now);
-		schedule(conn->s, now);
-		check_failed(conn->s);
-		cw__session_unref(conn->s);
+		schedule(s, now);
+		check_failed(s);
+		s->depth--;
+		cw__session_settle(s);
+		cw__session_unref(s);
 		break;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		if (conn)
@@ -99,6 +103,7 @@ static void conn_close(struct cw__conn *conn)
 	cw__pc_free(conn->pc);
 	conn->pc = NULL;
 	conn->connected_once = false;
+	conn->quiet = false;
 }
 
 /* ---- connection states ---- */
@@ -114,6 +119,12 @@ static void on_state(struct cw__pc *pc, enum cw__pc_state state, void *arg)
 	struct cw_session *s = conn->s;
 
 	(void)pc;
+	if (state == CW__PC_CONNECTED && !conn->quiet && conn->wsi) {
+		/* From now on the clock's ticks read the socket (every 20 ms at most): a
+		 * wake-up per tick instead of one per packet. */
+		lws_rx_flow_control(conn->wsi, 0);
+		conn->quiet = true;
+	}
 	if (state == CW__PC_CONNECTED)
 		conn->connected_once = true;
 	if (state == CW__PC_DISCONNECTED && !s->lost) {
@@ -170,15 +181,17 @@ static void on_rtp(struct cw__pc *pc, const uint8_t *buf, size_t len, int64_t no
 	t = track_by_ssrc(conn->s, pkt.ssrc);
 	if (t && t->jb && pkt.payload_len > 0)
 		cw__jb_put(t->jb, pkt.seq, pkt.ts, buf + pkt.payload_off, pkt.payload_len, now);
+	else if (t && t->vrx)
+		cw__video_rtp(conn->s, t, &pkt, buf, now);
 }
 
 static void on_feedback(struct cw__pc *pc, enum cw__pc_feedback fb, uint32_t ssrc, void *arg)
 {
-	/* Keyframe requests concern video, which this client does not send yet. */
+	struct cw__conn *conn = arg;
+
 	(void)pc;
 	(void)fb;
-	(void)ssrc;
-	(void)arg;
+	cw__video_keyframe_request(conn->s, ssrc);
 }
 
 static int conn_open(struct cw_session *s, struct cw__conn *conn, const char *sdp_text)
@@ -288,13 +301,21 @@ static void update_stats(struct cw_session *s)
 	if (s->sub.pc)
 		cw__pc_get_stats(s->sub.pc, &sub);
 	for (size_t i = 0; i < CW__TRACKS_MAX; i++) {
-		if (!s->tracks[i].used || !s->tracks[i].jb)
-			continue;
-		cw__jb_stats(s->tracks[i].jb, &js);
-		add_jb(&st, &js);
+		if (s->tracks[i].used && s->tracks[i].jb) {
+			cw__jb_stats(s->tracks[i].jb, &js);
+			add_jb(&st, &js);
+		}
+		if (s->tracks[i].used && s->tracks[i].vrx)
+			cw__video_add_stats(&st, s->tracks[i].vrx);
 	}
-	st.audio_packets_sent = pub.packets_sent;
-	st.audio_packets_received = sub.packets_received;
+	st.audio_packets_sent = pub.packets_sent - s->vpackets;
+	st.audio_packets_received = sub.packets_received - s->vpackets_in;
+	st.video_frames_sent = s->vframes;
+	st.video_keyframes_sent = s->vkeys;
+	st.video_packets_sent = s->vpackets;
+	st.video_packets_received = s->vpackets_in;
+	st.keyframes_requested = sub.pli_sent;
+	st.keyframe_requests_received = s->key_requests;
 	st.nack_sent = sub.nack_sent;
 	st.packets_recovered = sub.recovered;
 	st.packets_lost = sub.lost;
@@ -347,7 +368,15 @@ static void audio_frame(struct cw_session *s, int64_t now)
 	}
 	if (mix_sink && !s->free_pending)
 		mix_sink(s, NULL, mix, CW__AUDIO_FRAME, mix_arg);
-	update_stats(s);
+}
+
+/* What arrived on a connection whose socket the ticks read. */
+static void read_quiet(struct cw__conn *conn, int64_t now)
+{
+	if (!conn->pc || !conn->quiet || conn->s->free_pending)
+		return;
+	cw__pc_readable(conn->pc, now);
+	conn->due = cw__pc_timer(conn->pc, now);
 }
 
 static void on_tick(lws_sorted_usec_list_t *sul)
@@ -359,6 +388,8 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	s->ticking = false;
 	cw__session_ref(s);
 	s->depth++;
+	read_quiet(&s->pub, now);
+	read_quiet(&s->sub, now);
 	while (s->next_frame && now >= s->next_frame && !s->free_pending && joined(s)) {
 		audio_frame(s, now);
 		s->next_frame += CW__FRAME_MS;
@@ -368,6 +399,10 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 			break;
 		}
 	}
+	if (!s->free_pending && joined(s) && cw__video_tick(s, now))
+		made++;
+	if (made)
+		update_stats(s); /* what the app reads: as of the media just made */
 	if (!s->free_pending && (s->pub.pc || s->sub.pc)) {
 		run_due(&s->pub, now);
 		run_due(&s->sub, now);
@@ -385,6 +420,9 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 static void schedule(struct cw_session *s, int64_t now)
 {
 	int64_t next = s->next_frame ? s->next_frame : now + 1000;
+
+	if (s->next_video && s->next_video < next)
+		next = s->next_video;
 
 	if (s->pub.pc && s->pub.due < next)
 		next = s->pub.due;
@@ -431,6 +469,10 @@ int cw__media_prepare(struct cw_session *s, char **offerp)
 	s->marker = true;
 	s->source_ended = false;
 	memset(&s->gone, 0, sizeof(s->gone));
+	s->vpackets_in = s->key_requests = 0;
+	err = cw__video_prepare(s);
+	if (err)
+		return err;
 	s->sdp_session_id = cw__random_u32();
 	memset(&l, 0, sizeof(l));
 	l.ufrag = s->pub.ufrag;
@@ -438,7 +480,7 @@ int cw__media_prepare(struct cw_session *s, char **offerp)
 	l.fingerprint = cw_dtls_cert_fingerprint(s->cert);
 	l.session_id = s->sdp_session_id;
 	l.version = 1;
-	return cw__sdp_publish_offer(offerp, &l, s->audio_ssrc, s->id);
+	return cw__sdp_publish_offer(offerp, &l, s->audio_ssrc, s->video_ssrc, s->id);
 }
 
 int cw__media_start(struct cw_session *s, const char *answer)
@@ -448,6 +490,8 @@ int cw__media_start(struct cw_session *s, const char *answer)
 
 	if (!err)
 		err = cw__pc_add_send_ssrc(s->pub.pc, s->audio_ssrc, CW__AUDIO_RATE);
+	if (!err)
+		err = cw__video_start(s, now);
 	if (err)
 		return err;
 	s->next_frame = now + CW__FRAME_MS;
@@ -463,9 +507,12 @@ static void track_drop(struct cw_session *s, struct cw__track *t)
 		cw__jb_stats(t->jb, &js);
 		add_jb(&s->gone, &js);
 	}
+	if (t->vrx)
+		cw__video_add_stats(&s->gone, t->vrx);
 	if (s->sub.pc)
 		cw__pc_add_recv_ssrc(s->sub.pc, t->ssrc, 0, false);
 	cw__jb_free(t->jb);
+	cw__vp8_rx_free(t->vrx);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -478,13 +525,24 @@ static struct cw__track *track_by_mid(struct cw_session *s, const char *mid)
 	return NULL;
 }
 
+/* The SSRC of an m-section's media: the first of its FID group (the second is RTX), else
+ * the first announced. */
+static uint32_t media_ssrc(const struct cw_sdp_media *m)
+{
+	for (unsigned i = 0; i < m->ngroups; i++) {
+		if (strcmp(m->groups[i].semantics, "FID") == 0 && m->groups[i].nssrcs)
+			return m->groups[i].ssrcs[0];
+	}
+	return m->ssrcs[0].ssrc;
+}
+
 /* The track an m-section of a subscribe offer carries: its SSRC and its participant. */
 static bool offered_track(const struct cw_sdp_media *m, uint32_t *ssrc, const char **owner)
 {
-	if (m->port == 0 || !m->mid || m->kind != CW_SDP_AUDIO || m->nssrcs == 0 ||
-	    (m->dir != CW_SDP_SENDONLY && m->dir != CW_SDP_SENDRECV))
+	if (m->port == 0 || !m->mid || (m->kind != CW_SDP_AUDIO && m->kind != CW_SDP_VIDEO) ||
+	    m->nssrcs == 0 || (m->dir != CW_SDP_SENDONLY && m->dir != CW_SDP_SENDRECV))
 		return false;
-	*ssrc = m->ssrcs[0].ssrc;
+	*ssrc = media_ssrc(m);
 	*owner = m->msid_stream ? m->msid_stream : m->ssrcs[0].msid_stream;
 	return *owner && strlen(*owner) < CW__ID_MAX && strlen(m->mid) < CW__MID_MAX;
 }
@@ -510,14 +568,17 @@ static void update_tracks(struct cw_session *s, const struct cw_sdp *sdp)
 			if (!s->tracks[k].used)
 				t = &s->tracks[k];
 		}
-		if (!t || cw__jb_new(&t->jb) != 0)
+		if (!t)
+			continue;
+		t->audio = m->kind == CW_SDP_AUDIO;
+		if (t->audio ? cw__jb_new(&t->jb) != 0 : cw__vp8_rx_new(&t->vrx, true) != 0)
 			continue;
 		t->used = true;
-		t->audio = true;
 		t->ssrc = ssrc;
 		snprintf(t->mid, sizeof(t->mid), "%s", m->mid);
 		snprintf(t->participant, sizeof(t->participant), "%s", owner);
-		cw__pc_add_recv_ssrc(s->sub.pc, ssrc, CW__AUDIO_RATE, true);
+		cw__pc_add_recv_ssrc(s->sub.pc, ssrc, t->audio ? CW__AUDIO_RATE : CW__VIDEO_CLOCK,
+				     true);
 	}
 }
 
@@ -563,6 +624,7 @@ void cw__media_stop(struct cw_session *s)
 	conn_close(&s->sub);
 	cw__opus_enc_free(s->enc);
 	s->enc = NULL;
+	cw__video_stop(s);
 	cw_dtls_ctx_free(s->dtls);
 	s->dtls = NULL;
 	cw_dtls_cert_free(s->cert);

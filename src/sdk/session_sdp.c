@@ -75,13 +75,14 @@ static void put_transport(struct text *t, const struct cw__sdp_local *l, const c
 }
 
 int cw__sdp_publish_offer(char **textp, const struct cw__sdp_local *l, uint32_t audio_ssrc,
-			  const char *stream_id)
+			  uint32_t video_ssrc, const char *stream_id)
 {
 	struct text t = {0};
 
 	*textp = NULL;
 	put_session(&t, l);
-	put(&t, "a=group:BUNDLE 0\r\na=msid-semantic: WMS %s\r\n", stream_id);
+	put(&t, "a=group:BUNDLE 0%s\r\na=msid-semantic: WMS %s\r\n", video_ssrc ? " 1" : "",
+	    stream_id);
 	put(&t, "m=audio 9 UDP/TLS/RTP/SAVPF %u\r\n", CW__PT_OPUS);
 	put_transport(&t, l, "actpass");
 	put(&t, "a=mid:0\r\na=extmap:%u %s\r\na=sendonly\r\na=msid:%s audio0\r\na=rtcp-mux\r\n",
@@ -90,6 +91,16 @@ int cw__sdp_publish_offer(char **textp, const struct cw__sdp_local *l, uint32_t 
 	put(&t, "a=fmtp:%u minptime=10;useinbandfec=1\r\n", CW__PT_OPUS);
 	put(&t, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s audio0\r\n", audio_ssrc, stream_id,
 	    audio_ssrc, stream_id);
+	if (!video_ssrc)
+		return finish(&t, textp);
+	put(&t, "m=video 9 UDP/TLS/RTP/SAVPF %u\r\n", CW__PT_VP8);
+	put_transport(&t, l, "actpass");
+	put(&t, "a=mid:1\r\na=sendonly\r\na=msid:%s video0\r\na=rtcp-mux\r\n", stream_id);
+	put(&t, "a=rtpmap:%u VP8/90000\r\n", CW__PT_VP8);
+	put(&t, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n",
+	    CW__PT_VP8, CW__PT_VP8, CW__PT_VP8);
+	put(&t, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s video0\r\n", video_ssrc, stream_id,
+	    video_ssrc, stream_id);
 	return finish(&t, textp);
 }
 

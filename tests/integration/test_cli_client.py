@@ -686,6 +686,49 @@ class ClientCliTest(ServerTestCase):
             p.expect("joined", lambda o: o.get("event") == "joined")
             self.assertEqual(p.wait(timeout=30), EXIT_OK, p.stderr())
 
+    def read_y4m(self, path):
+        """A YUV4MPEG2 file of 4:2:0 pictures: (width, height, [Y planes as bytes])."""
+        with open(path, "rb") as f:
+            data = f.read()
+        header, _, rest = data.partition(b"\n")
+        fields = {t[:1]: t[1:] for t in header.split()[1:]}
+        w, h = int(fields[b"W"]), int(fields[b"H"])
+        size = w * h * 3 // 2
+        pictures = []
+        while rest.startswith(b"FRAME\n") and len(rest) >= 6 + size:
+            pictures.append(rest[6:6 + w * h])
+            rest = rest[6 + size:]
+        self.assertEqual(rest, b"", "the file ends with a whole picture")
+        return w, h, pictures
+
+    def test_softphones_send_each_other_the_test_pattern(self):
+        heard_a = os.path.join(self.tmp, "alice-saw.y4m")
+        heard_b = os.path.join(self.tmp, "bob-saw.y4m")
+        b, a, _, _ = self.softphone_pair(
+            ["--tone", "880", "--duration", "4", "--video-pattern", "320x240",
+             "--video-out", heard_b],
+            ["--tone", "440", "--duration", "4", "--video-pattern", "160x120",
+             "--video-out", heard_a])
+        call = next(o for o in b if "sessionId" in o and "type" in o)
+        self.assertEqual(call["type"], "video")
+        for lines, path, size in ((a, heard_a, (320, 240)), (b, heard_b, (160, 120))):
+            video = [o for o in lines if o.get("event") == "video"]
+            self.assertEqual([(o["width"], o["height"]) for o in video], [size], lines)
+            w, h, pictures = self.read_y4m(path)
+            self.assertEqual((w, h), size)
+            st = self.stats(lines)
+            self.assertEqual(st["videoFramesRecorded"], len(pictures))
+            self.assertGreater(len(pictures), 60, st)
+            self.assertGreater(st["videoFramesSent"], 60, st)
+            self.assertGreaterEqual(st["videoKeyframesSent"], 1, st)
+            # The last picture shows the eight bars, from white to black, as the pattern
+            # draws them (BT.601 luma, within the codec's error).
+            last = pictures[-1]
+            row = h // 3
+            luma = [last[row * w + (2 * i + 1) * w // 16] for i in range(8)]
+            for got, want in zip(luma, (235, 210, 170, 145, 106, 81, 41, 16)):
+                self.assertLess(abs(got - want), 24, luma)
+
     def test_softphone_refuses_a_file_that_is_not_wav(self):
         self.login("bob")
         bogus = os.path.join(self.tmp, "bogus.wav")

@@ -77,28 +77,7 @@ static struct ear *ear_new(struct world *w, double freq, unsigned loss)
 	} while (0)
 
 /* Waits until cond (an expression over e) holds, or fails the test at the deadline. */
-#define EAR_WAIT(e, cond)                                                                          \
-	do {                                                                                       \
-		long long until_ = cwt_now_ms() + DEADLINE_MS;                                     \
-		pthread_mutex_lock(&(e)->m);                                                       \
-		while (!(cond) && cwt_now_ms() < until_) {                                         \
-			struct timespec ts_;                                                       \
-			clock_gettime(CLOCK_REALTIME, &ts_);                                       \
-			ts_.tv_nsec += 50 * 1000000L;                                              \
-			if (ts_.tv_nsec >= 1000000000L) {                                          \
-				ts_.tv_sec++;                                                      \
-				ts_.tv_nsec -= 1000000000L;                                        \
-			}                                                                          \
-			pthread_cond_timedwait(&(e)->cv, &(e)->m, &ts_);                           \
-		}                                                                                  \
-		bool ok_ = (cond);                                                                 \
-		pthread_mutex_unlock(&(e)->m);                                                     \
-		if (!ok_) {                                                                        \
-			print_error("%s:%d: timed out waiting for %s\n", __FILE__, __LINE__,       \
-				    #cond);                                                        \
-			fail();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define EAR_WAIT(e, cond) WAIT_UNDER(&(e)->m, &(e)->cv, cond, DEADLINE_MS)
 
 /* ---- listeners ---- */
 

@@ -80,4 +80,29 @@ cw_call *end_sync(struct world *w, struct peer *p, const char *session_id);
 /* The call's participant index of uid, failing the test when there is none. */
 size_t participant_index(const cw_call *call, const char *uid);
 
+/* Waits on cv (with m, a pthread mutex) until cond holds, or fails the test after
+ * deadline_ms, naming cond. cond is evaluated with m held. */
+#define WAIT_UNDER(m, cv, cond, deadline_ms)                                                       \
+	do {                                                                                       \
+		long long until_ = cwt_now_ms() + (deadline_ms);                                   \
+		pthread_mutex_lock(m);                                                             \
+		while (!(cond) && cwt_now_ms() < until_) {                                         \
+			struct timespec ts_;                                                       \
+			clock_gettime(CLOCK_REALTIME, &ts_);                                       \
+			ts_.tv_nsec += 50 * 1000000L;                                              \
+			if (ts_.tv_nsec >= 1000000000L) {                                          \
+				ts_.tv_sec++;                                                      \
+				ts_.tv_nsec -= 1000000000L;                                        \
+			}                                                                          \
+			pthread_cond_timedwait(cv, m, &ts_);                                       \
+		}                                                                                  \
+		bool ok_ = (cond);                                                                 \
+		pthread_mutex_unlock(m);                                                           \
+		if (!ok_) {                                                                        \
+			print_error("%s:%d: timed out waiting for %s\n", __FILE__, __LINE__,       \
+				    #cond);                                                        \
+			fail();                                                                    \
+		}                                                                                  \
+	} while (0)
+
 #endif
