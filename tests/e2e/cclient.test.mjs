@@ -1,7 +1,8 @@
 // The C client (libcallwire as `callwire join`) in a media session with the other WebRTC
 // stacks: Chromium (web/js/session.js) and aiortc (tests/e2e/aiortc_peer.py). It plays a
 // tone and records what it hears; the others tell which frequency reaches them, and its
-// recording tells what reaches it.
+// recording tells what reaches it. With Chromium it also sends its test pattern as video,
+// which Chromium must show, and decodes Chromium's fake camera.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -144,6 +145,46 @@ test("the C client and Chromium in one meet session hear each other",
 			assert.ok(stats.framesConcealed <= MAX_CONCEALED * stats.framesDecoded,
 				`${stats.framesConcealed} of ${stats.framesDecoded} frames concealed: ` +
 				`more than ${MAX_CONCEALED * 100} %`);
+		});
+	});
+
+test("the C client and Chromium in one meet session see each other",
+	{ timeout: TEST_TIMEOUT_MS }, async (t) => {
+		const cc = await CClient.login(world, "cee");
+		await scenario([cc], async () => {
+			const sid = meetId("cclient-video");
+			const videoOut = `${cc.dir}/seen.y4m`;
+			cc.join(sid, { tone: 440, duration: CLIENT_DURATION_S,
+				extra: ["--video-pattern", "320x240", "--video-out", videoOut] });
+			const cId = (await cc.waitEvent("joined")).participantId;
+			const alice = await world.join("alice", sid);
+
+			// (a) Chromium decodes the C client's VP8, and it shows the test pattern's bars
+			// (limited-range BT.601 as the browser renders it: white 255 … black 0).
+			await waitMediaFrom(alice, [cId], { kinds: ["audio", "video"] });
+			const want = [255, 226, 179, 150, 105, 76, 29, 0];
+			let shown = null;
+			await waitFor(async () => {
+				shown = await alice.page.evaluate((id) => window.cw.videoColumns(id), cId);
+				return !shown.error && shown.luma.every((v, i) => Math.abs(v - want[i]) <= 30);
+			}, { timeout: 15000, interval: 250, what: "alice: the C client's colour bars",
+				describe: () => shown });
+			assert.equal(shown.width, 320);
+			assert.equal(shown.height, 240);
+			t.diagnostic(`Chromium shows the C client's bars: ${JSON.stringify(shown)}`);
+
+			// (b) The C client decodes Chromium's fake camera (320x240, as the page asks).
+			const seen = await cc.waitEvent("video", (l) => l.participantId === alice.participantId);
+			assert.deepEqual([seen.width, seen.height], [320, 240]);
+			await waitFor(async () => {
+				const st = await alice.stats();
+				return ((st.participants[cId] || {}).video || {}).framesDecoded > 60;
+			}, { timeout: 15000, interval: 250, what: "alice: 60 pictures of the C client" });
+			const stats = await stopClient(cc);
+			t.diagnostic(`the C client's stats: ${JSON.stringify(stats)}`);
+			assert.ok(stats.videoFramesDecoded > 10, JSON.stringify(stats));
+			assert.ok(stats.videoFramesRecorded > 10, JSON.stringify(stats));
+			assert.ok(stats.videoFramesSent > 60, JSON.stringify(stats));
 		});
 	});
 

@@ -138,6 +138,30 @@ window.cw = {
 			medianDb: finite(sorted[sorted.length >> 1]), sampleRate: audioContext.sampleRate,
 			reads };
 	},
+	/**
+	 * What `participantId`'s video element shows now: its size and the luma (0..255,
+	 * BT.601 weights of the canvas's RGB) at the centres of eight equal columns, one third
+	 * down: where libcallwire's test pattern has its colour bars. {error} when there is
+	 * no picture yet.
+	 */
+	videoColumns(participantId) {
+		const el = document.querySelector(`video[data-participant="${participantId}"]`);
+		if (!el || !el.videoWidth)
+			return { error: `no picture from ${participantId}` };
+		const canvas = document.createElement("canvas");
+		canvas.width = el.videoWidth;
+		canvas.height = el.videoHeight;
+		const ctx = canvas.getContext("2d", { willReadFrequently: true });
+		ctx.drawImage(el, 0, 0);
+		const y = Math.floor(canvas.height / 3);
+		const luma = [];
+		for (let i = 0; i < 8; i++) {
+			const [r, g, b] = ctx.getImageData(Math.floor((2 * i + 1) * canvas.width / 16), y, 1, 1).data;
+			luma.push(Math.round(0.299 * r + 0.587 * g + 0.114 * b));
+		}
+		return { width: el.videoWidth, height: el.videoHeight, luma };
+	},
+
 	mute: (kind, muted) => session.mute(kind, muted),
 	leave: () => session.leave(),
 
