@@ -19,19 +19,20 @@ HOLD_SECONDS = 5  # how long ring stays in an answered call before it hangs up (
 EXIT_DEADLINE = RING_TIMEOUT + 20  # ring gives up 10 s after the ring timeout, plus logout
 
 
-def ring_bin():
-    return os.path.join(os.path.dirname(callwire_bin()), "ring")
+def example_bin(name):
+    return os.path.join(os.path.dirname(callwire_bin()), name)
 
 
 class Ring:
-    """One run of the example. stdout is read line by line as it comes, so a test can wait
-    for a line (with a deadline) while ring is still running; stderr goes to a file."""
+    """One run of an example (ring unless name says which). stdout is read line by line as
+    it comes, so a test can wait for a line (with a deadline) while the example is still
+    running; stderr goes to a file."""
 
-    def __init__(self, args):
-        path = ring_bin()
+    def __init__(self, args, name="ring"):
+        path = example_bin(name)
         if not os.path.exists(path):
-            raise AssertionError(f"example not found: {path} (build the `ring` target; it "
-                                 f"is looked for next to $CALLWIRE_BIN)")
+            raise AssertionError(f"example not found: {path} (build the `{name}` target; "
+                                 f"it is looked for next to $CALLWIRE_BIN)")
         self._stderr = tempfile.TemporaryFile()
         self.lines = []
         self._eof = False
