@@ -386,7 +386,7 @@ static int phone_finish(struct phone *ph, int rc)
 			(json_int_t)st->packets_retransmitted, "droppedByTest",
 			(json_int_t)st->dropped_by_test, "rttMs", st->rtt_ms);
 		if (o && phone_video(ph->o))
-			json_object_update(
+			json_object_update_new(
 				o,
 				json_pack(
 					"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "videoFramesSent",
