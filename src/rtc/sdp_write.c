@@ -40,7 +40,7 @@ static const struct cw_sdp_codec default_audio[] = {
 	 .fmtp = "minptime=10;useinbandfec=1",
 	 .apt = -1,
 	 .packetization_mode = -1,
-	 .fb = CW_SDP_FB_TWCC},
+	 .fb = CW_SDP_FB_NACK | CW_SDP_FB_TWCC},
 };
 
 static const struct cw_sdp_codec default_video[] = {

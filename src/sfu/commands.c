@@ -172,7 +172,7 @@ int cw_sfu_set_map(struct cw_sfu *sfu, int worker, const char *ufrag,
 	cmd->map = *map;
 	/* The worker does not allocate: caches come along in case the publisher has none
 	 * yet (it frees them otherwise). */
-	if (cw_sfu_map_has_video(map) && cw_sfu_caches_new(cmd->caches) != 0) {
+	if (cw_sfu_caches_new(cmd->caches, map) != 0) {
 		free(cmd);
 		return -ENOMEM;
 	}

@@ -1,9 +1,9 @@
 /* feedback: RTCP on a worker. Subscribers' keyframe requests go to the publisher of the
- * media SSRC alone, rate-limited per track; their NACKs are answered from the publisher's
- * retransmission cache; publishers' sender reports go on to their subscribers (SSRCs are
- * not rewritten, so they stay valid). The worker's own PLIs and REMBs are made here too.
- * Everything else (receiver reports, SDES, BYE, REMB and transport-cc of subscribers) is
- * consumed. */
+ * media SSRC alone, rate-limited per track; their NACKs are answered from the retransmission
+ * cache of the publisher's track, audio or video; publishers' sender reports go on to their
+ * subscribers (SSRCs are not rewritten, so they stay valid). The worker's own PLIs and REMBs
+ * are made here too. Everything else (receiver reports, SDES, BYE, REMB and transport-cc of
+ * subscribers) is consumed. */
 #include <string.h>
 
 #include "rtc/rtcp.h"
@@ -38,15 +38,16 @@ struct nack_ctx {
 static int answer_nack(uint16_t seq, void *arg)
 {
 	struct nack_ctx *c = arg;
-	const struct cw_sfu_rtx_slot *s;
+	const uint8_t *pkt;
+	size_t len;
 
 	cw_sfu_count(&c->w->n.nack_received, 1);
 	if (!c->t || c->answered == CW_SFU_NACK_ANSWER_MAX)
 		return 0;
-	s = cw_sfu_rtx_find(c->t, seq);
+	pkt = cw_sfu_rtx_find(c->t, seq, &len);
 	/* The same bytes under the same index as the first time: cw_srtp_protect allows the
 	 * repeat, and no keystream is reused for other content. */
-	if (s && cw_sfu_send_protected(c->w, c->sub, s->data, s->len, false)) {
+	if (pkt && cw_sfu_send_protected(c->w, c->sub, pkt, len, false)) {
 		c->answered++;
 		cw_sfu_count(&c->w->n.rtp_retransmitted, 1);
 	}

@@ -1,7 +1,7 @@
 /* forward: SRTP and SRTCP from a peer, decrypted once in place; a publisher's RTP is
- * rewritten by its media map, kept for retransmission (video) or measured (audio), and
- * re-protected for every subscriber of another participant straight into the worker's
- * send batch. No allocation, no lock. */
+ * rewritten by its media map, measured (audio), kept for retransmission and re-protected for
+ * every subscriber of another participant straight into the worker's send batch. No
+ * allocation, no lock. */
 #include <string.h>
 
 #include "rtc/rtcp.h"
@@ -102,7 +102,7 @@ static void forward_rtp(struct cw_sfu_worker *w, struct cw_sfu_peer *from, uint8
 	}
 	if (t && kind == CW_SFU_KIND_AUDIO && level >= 0)
 		cw_sfu_track_level(t, level & 0x80, (uint8_t)(level & 0x7f));
-	else if (t && t->cache)
+	if (t)
 		cw_sfu_rtx_store(t, buf, len, pkt.seq);
 	for (size_t i = 0; i < r->n; i++) {
 		struct cw_sfu_peer *to = r->members[i];

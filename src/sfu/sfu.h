@@ -40,8 +40,10 @@
  * - Only one-byte header extensions are rewritten, and an id subscribers did not negotiate
  *   becomes 15, which hides the elements after it from them.
  * - A publisher has at most CW_SFU_TRACKS_MAX SSRCs at a time (one silent for 10 s gives
- *   its place up) and two video tracks with a retransmission cache (of 512 packets); other
- *   SSRCs are forwarded without one. RTP that a subscribe connection sends is dropped.
+ *   its place up), two video tracks with a retransmission cache (512 packets, up to 760 KiB
+ *   each) and one audio track with one (128 packets, 18 KiB); other SSRCs are forwarded
+ *   without one, and NACKs for them go unanswered. RTP that a subscribe connection sends
+ *   is dropped.
  * - A peer that failed or is gone stays until cw_sfu_remove_peer; what it still sends is
  *   dropped (dropped_not_ready).
  * - Rooms are found by a list walk on the command path and in the speaker scan (never per

@@ -1,7 +1,7 @@
 /* tracks: what a worker knows of a publisher's media: its map and mutes (set on the command
  * path), the SSRCs it sends (claimed by their first packet, in places made with the peer),
- * its video's retransmission caches and its audio's loudness, from which each room's
- * dominant speaker is picked. */
+ * their retransmission caches and its audio's loudness, from which each room's dominant
+ * speaker is picked. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,20 +32,52 @@ bool cw_sfu_map_valid(const struct cw_sfu_media_map *map)
 	return true;
 }
 
-bool cw_sfu_map_has_video(const struct cw_sfu_media_map *map)
+static bool map_has(const struct cw_sfu_media_map *map, uint8_t kind)
 {
 	for (size_t i = 0; i < CW_ARRAY_SIZE(map->pt); i++) {
-		if (map->pt[i].kind == CW_SFU_KIND_VIDEO)
+		if (map->pt[i].kind == kind)
 			return true;
 	}
 	return false;
 }
 
-int cw_sfu_caches_new(struct cw_sfu_rtx_cache **caches)
+/* The kind of media a publisher's cache i serves. */
+static uint8_t cache_kind(int i)
 {
-	/* calloc: the kernel's zero pages, touched only as packets fill the slots. */
-	for (int i = 0; i < CW_SFU_VIDEO_CACHES; i++) {
-		caches[i] = calloc(1, sizeof(*caches[i]));
+	return i < CW_SFU_VIDEO_CACHES ? CW_SFU_KIND_VIDEO : CW_SFU_KIND_AUDIO;
+}
+
+_Static_assert((CW_SFU_RTX_SLOTS & (CW_SFU_RTX_SLOTS - 1)) == 0 && CW_SFU_RTX_SLOTS <= 65536,
+	       "video cache slots divide 65536");
+_Static_assert((CW_SFU_AUDIO_RTX_SLOTS & (CW_SFU_AUDIO_RTX_SLOTS - 1)) == 0 &&
+		       CW_SFU_AUDIO_RTX_SLOTS <= 65536,
+	       "audio cache slots divide 65536");
+_Static_assert(CW_SFU_AUDIO_RTX_BYTES >= CW_SFU_DGRAM_MAX, "any datagram fits a cache's ring");
+
+static struct cw_sfu_rtx_cache *cache_new(uint32_t slots, uint32_t bytes)
+{
+	/* calloc: the kernel's zero pages, touched only as packets fill the slots and ring. */
+	struct cw_sfu_rtx_cache *c = calloc(1, sizeof(*c) + slots * sizeof(c->slot[0]) + bytes);
+
+	if (!c)
+		return NULL;
+	c->slots = slots;
+	c->bytes = bytes;
+	c->ring = (uint8_t *)&c->slot[slots];
+	return c;
+}
+
+int cw_sfu_caches_new(struct cw_sfu_rtx_cache **caches, const struct cw_sfu_media_map *map)
+{
+	bool video = map_has(map, CW_SFU_KIND_VIDEO), audio = map_has(map, CW_SFU_KIND_AUDIO);
+
+	for (int i = 0; i < CW_SFU_CACHES; i++) {
+		bool video_cache = cache_kind(i) == CW_SFU_KIND_VIDEO;
+		caches[i] = NULL;
+		if (video_cache ? !video : !audio)
+			continue;
+		caches[i] = video_cache ? cache_new(CW_SFU_RTX_SLOTS, CW_SFU_RTX_BYTES)
+					: cache_new(CW_SFU_AUDIO_RTX_SLOTS, CW_SFU_AUDIO_RTX_BYTES);
 		if (!caches[i]) {
 			cw_sfu_caches_free(caches);
 			return -ENOMEM;
@@ -56,7 +88,7 @@ int cw_sfu_caches_new(struct cw_sfu_rtx_cache **caches)
 
 void cw_sfu_caches_free(struct cw_sfu_rtx_cache **caches)
 {
-	for (int i = 0; i < CW_SFU_VIDEO_CACHES; i++) {
+	for (int i = 0; i < CW_SFU_CACHES; i++) {
 		free(caches[i]);
 		caches[i] = NULL;
 	}
@@ -73,8 +105,7 @@ int cw_sfu_pub_new(struct cw_sfu_pub **pubp, const struct cw_sfu_media_map *map)
 	if (map) {
 		pub->has_map = true;
 		pub->map = *map;
-		if (cw_sfu_map_has_video(map))
-			err = cw_sfu_caches_new(pub->caches);
+		err = cw_sfu_caches_new(pub->caches, map);
 	}
 	if (err) {
 		free(pub);
@@ -94,8 +125,8 @@ void cw_sfu_pub_free(struct cw_sfu_pub *pub)
 
 static void give_cache(struct cw_sfu_pub *pub, struct cw_sfu_track *t)
 {
-	for (int i = 0; i < CW_SFU_VIDEO_CACHES; i++) {
-		if (pub->caches[i] && !pub->cache_taken[i]) {
+	for (int i = 0; i < CW_SFU_CACHES; i++) {
+		if (pub->caches[i] && !pub->cache_taken[i] && cache_kind(i) == t->kind) {
 			pub->cache_taken[i] = true;
 			t->cache = pub->caches[i];
 			return;
@@ -121,8 +152,7 @@ struct cw_sfu_track *cw_sfu_track_get(struct cw_sfu_pub *pub, uint32_t ssrc, uin
 		/* Seen before the publisher had a map: its kind is known now. */
 		if (t->kind == CW_SFU_KIND_NONE && kind != CW_SFU_KIND_NONE) {
 			t->kind = kind;
-			if (kind == CW_SFU_KIND_VIDEO)
-				give_cache(pub, t);
+			give_cache(pub, t);
 		}
 		return t;
 	}
@@ -135,7 +165,7 @@ struct cw_sfu_track *cw_sfu_track_get(struct cw_sfu_pub *pub, uint32_t ssrc, uin
 	t->kind = kind;
 	t->last_ms = now;
 	t->last_pli_ms = now - CW_SFU_PLI_INTERVAL_MS;
-	if (kind == CW_SFU_KIND_VIDEO)
+	if (kind != CW_SFU_KIND_NONE)
 		give_cache(pub, t);
 	return t;
 }
@@ -148,7 +178,7 @@ void cw_sfu_tracks_expire(struct cw_sfu_peer *p, int64_t now)
 		struct cw_sfu_track *t = &pub->tracks[i];
 		if (!t->used || now - t->last_ms < CW_SFU_TRACK_IDLE_MS)
 			continue;
-		for (int k = 0; k < CW_SFU_VIDEO_CACHES; k++) {
+		for (int k = 0; k < CW_SFU_CACHES; k++) {
 			if (t->cache && pub->caches[k] == t->cache)
 				pub->cache_taken[k] = false;
 		}
@@ -177,25 +207,34 @@ struct cw_sfu_track *cw_sfu_track_find(const struct cw_sfu_peer *sub, uint32_t s
 
 void cw_sfu_rtx_store(struct cw_sfu_track *t, const uint8_t *pkt, size_t len, uint16_t seq)
 {
-	struct cw_sfu_rtx_slot *s;
+	struct cw_sfu_rtx_cache *c = t->cache;
 
-	if (!t->cache || len > sizeof(s->data))
+	if (!c || len == 0 || len > CW_SFU_DGRAM_MAX)
 		return;
-	s = &t->cache->slot[seq % CW_SFU_RTX_SLOTS];
-	s->ssrc = t->ssrc;
-	s->seq = seq;
-	s->len = (uint16_t)len;
-	memcpy(s->data, pkt, len);
+	if (c->off + len > c->bytes) {
+		c->head += c->bytes - c->off;
+		c->off = 0;
+	}
+	c->slot[seq & (c->slots - 1)] = (struct cw_sfu_rtx_slot){
+		.at = c->head, .ssrc = t->ssrc, .seq = seq, .len = (uint16_t)len};
+	memcpy(c->ring + c->off, pkt, len);
+	c->head += len;
+	c->off += (uint32_t)len;
 }
 
-const struct cw_sfu_rtx_slot *cw_sfu_rtx_find(const struct cw_sfu_track *t, uint16_t seq)
+const uint8_t *cw_sfu_rtx_find(const struct cw_sfu_track *t, uint16_t seq, size_t *len)
 {
+	const struct cw_sfu_rtx_cache *c = t->cache;
 	const struct cw_sfu_rtx_slot *s;
 
-	if (!t->cache)
+	if (!c)
 		return NULL;
-	s = &t->cache->slot[seq % CW_SFU_RTX_SLOTS];
-	return s->len && s->ssrc == t->ssrc && s->seq == seq ? s : NULL;
+	s = &c->slot[seq & (c->slots - 1)];
+	/* Its bytes are intact while less than a whole ring was taken after its first. */
+	if (!s->len || s->ssrc != t->ssrc || s->seq != seq || c->head - s->at > c->bytes)
+		return NULL;
+	*len = s->len;
+	return c->ring + s->at % c->bytes;
 }
 
 void cw_sfu_track_level(struct cw_sfu_track *t, bool voice, uint8_t level)
@@ -268,17 +307,15 @@ void cw_sfu_apply_map(struct cw_sfu_worker *w, struct cw_sfu_cmd *cmd)
 {
 	struct cw_sfu_peer *p = cw_sfu_peers_find(&w->peers, cmd->ufrag, strlen(cmd->ufrag));
 	struct cw_sfu_pub *pub = p ? p->pub : NULL;
-	bool has_caches = false;
 
 	if (!pub)
 		return; /* unknown, or a subscriber: nothing to map */
 	pub->map = cmd->map;
 	pub->has_map = true;
-	for (int i = 0; i < CW_SFU_VIDEO_CACHES; i++)
-		has_caches = has_caches || pub->caches[i];
-	/* The first map with video brings the caches (made on the caller's thread). */
-	if (!has_caches) {
-		for (int i = 0; i < CW_SFU_VIDEO_CACHES; i++) {
+	/* The first map with a kind brings its caches (made on the caller's thread); the
+	 * command frees those the publisher has already. */
+	for (int i = 0; i < CW_SFU_CACHES; i++) {
+		if (!pub->caches[i]) {
 			pub->caches[i] = cmd->caches[i];
 			cmd->caches[i] = NULL;
 		}

@@ -23,10 +23,24 @@
 #define CW_SFU_REMB_MS 1000
 /* A track without a packet for this long gives its place (and cache) to new SSRCs. */
 #define CW_SFU_TRACK_IDLE_MS 10000
-/* Retransmission cache of a video track, by sequence number: about 2 s of HD video. */
+/* Retransmission caches, by sequence number: room for so many packets (slots) and their
+ * bytes (a ring). A video track's: the last 512 packets whatever their sizes (a datagram
+ * more, for the end of the ring a packet may skip), about 2 s of HD video. An audio
+ * track's: the last 128, 2.56 s of 20 ms Opus, while they average at most 128 bytes (Opus
+ * at 32 kb/s with FEC makes about 100), and still a second's worth at 128 kb/s, longer
+ * than a jitter buffer waits. Slots must divide 65536, so that sequence numbers wrap onto
+ * the same slots. */
 #define CW_SFU_RTX_SLOTS 512
-/* Caches per publisher with video (camera and screen); a third video track has none. */
+#define CW_SFU_RTX_BYTES ((CW_SFU_RTX_SLOTS + 1) * CW_SFU_DGRAM_MAX)
+#define CW_SFU_AUDIO_RTX_SLOTS 128
+#define CW_SFU_AUDIO_RTX_BYTES 16384
+/* Caches per publisher: its video's (camera and screen), then its audio's; a third video
+ * or a second audio track has none. A map with video brings a publisher the video caches
+ * (760 KiB each), one with audio the audio cache (18 KiB); calloc'd, so a cache takes
+ * memory only as packets fill it. */
 #define CW_SFU_VIDEO_CACHES 2
+#define CW_SFU_AUDIO_CACHES 1
+#define CW_SFU_CACHES (CW_SFU_VIDEO_CACHES + CW_SFU_AUDIO_CACHES)
 /* Retransmissions one NACK may cause at most (a NACK can list thousands of numbers). */
 #define CW_SFU_NACK_ANSWER_MAX 128
 /* The sender SSRC of the worker's own PLIs and REMBs: any fixed non-zero value. */
@@ -37,18 +51,26 @@
 
 struct cw_sfu_room;
 
-/* One packet of a retransmission cache: the plain RTP after rewriting, as subscribers got
- * it (len 0: empty). The SSRC is kept so that a cache handed to a new track never answers
- * with a packet of the old one. */
+/* Where one packet of a retransmission cache is (len 0: nowhere). The SSRC is kept so that
+ * a cache handed to a new track never answers with a packet of the old one. */
 struct cw_sfu_rtx_slot {
+	uint64_t at; /* its first byte's place in all the bytes the cache took */
 	uint32_t ssrc;
 	uint16_t seq;
 	uint16_t len;
-	uint8_t data[CW_SFU_DGRAM_MAX];
 };
 
+/* A track's last packets, the plain RTP after rewriting as subscribers got it: their bytes
+ * one after the other in a ring (a packet is never split: one that does not fit before the
+ * ring's end starts it again), found by sequence number. A packet is there until a newer
+ * one takes its slot or its bytes. One allocation: the slots, then the ring. */
 struct cw_sfu_rtx_cache {
-	struct cw_sfu_rtx_slot slot[CW_SFU_RTX_SLOTS]; /* [seq % CW_SFU_RTX_SLOTS] */
+	uint32_t slots; /* a power of two, at most 65536 */
+	uint32_t bytes; /* of the ring, at least CW_SFU_DGRAM_MAX */
+	uint32_t off;	/* where in the ring the next packet goes: head % bytes */
+	uint64_t head;	/* bytes taken so far (ring ends skipped included): the next one's place */
+	uint8_t *ring;
+	struct cw_sfu_rtx_slot slot[]; /* [seq % slots] */
 };
 
 /* One SSRC a publisher sends, claimed by its first packet. */
@@ -60,7 +82,7 @@ struct cw_sfu_track {
 	int64_t last_pli_ms; /* the last keyframe request passed on */
 	int loud;	     /* audio: smoothed loudness, 16 x dB above the silence floor */
 	bool heard;	     /* audio: a packet since the last speaker scan */
-	struct cw_sfu_rtx_cache *cache; /* video: one of the publisher's caches, or NULL */
+	struct cw_sfu_rtx_cache *cache; /* one of the publisher's caches of its kind, or NULL */
 };
 
 /* What a peer that sends media (CW_SFU_BOTH, CW_SFU_PUBLISH) needs on the packet path,
@@ -70,8 +92,9 @@ struct cw_sfu_pub {
 	struct cw_sfu_media_map map;
 	bool muted[3]; /* [CW_SFU_KIND_*] */
 	struct cw_sfu_track tracks[CW_SFU_TRACKS_MAX];
-	struct cw_sfu_rtx_cache *caches[CW_SFU_VIDEO_CACHES]; /* with a video map */
-	bool cache_taken[CW_SFU_VIDEO_CACHES];
+	/* Video's, then audio's (CW_SFU_CACHES), made for the kinds of the map. */
+	struct cw_sfu_rtx_cache *caches[CW_SFU_CACHES];
+	bool cache_taken[CW_SFU_CACHES];
 };
 
 /* One peer connection as the worker sees it: its ICE credentials, where it is, its DTLS
@@ -158,8 +181,9 @@ struct cw_sfu_cmd {
 	struct cw_sfu_peer *peer; /* ADD: handed over to the worker */
 	char ufrag[CW_SFU_UFRAG_MAX + 1];
 	struct cw_sfu_media_map map; /* SET_MAP */
-	/* SET_MAP with video: caches made here, for a publisher that has none yet. */
-	struct cw_sfu_rtx_cache *caches[CW_SFU_VIDEO_CACHES];
+	/* SET_MAP: caches for the kinds of the map, made here for a publisher that has none of
+	 * them yet. */
+	struct cw_sfu_rtx_cache *caches[CW_SFU_CACHES];
 	int media_kind; /* SET_MUTED */
 	bool muted;
 };
@@ -327,13 +351,13 @@ void cw_sfu_request_keyframes(struct cw_sfu_worker *w, struct cw_sfu_peer *p, in
 void cw_sfu_remb_scan(struct cw_sfu_worker *w, int64_t now);
 
 /* tracks.c: publishers' tracks, media maps, retransmission caches, speakers. */
-/* Makes a publisher's state; with a map that has a video payload type, its caches too. */
+/* Makes a publisher's state; with a map, the caches of its kinds too. */
 int cw_sfu_pub_new(struct cw_sfu_pub **pubp, const struct cw_sfu_media_map *map);
 void cw_sfu_pub_free(struct cw_sfu_pub *pub);
 bool cw_sfu_map_valid(const struct cw_sfu_media_map *map);
-bool cw_sfu_map_has_video(const struct cw_sfu_media_map *map);
-/* CW_SFU_VIDEO_CACHES caches into caches[]. 0 or -ENOMEM (none kept). */
-int cw_sfu_caches_new(struct cw_sfu_rtx_cache **caches);
+/* Into caches[CW_SFU_CACHES]: the video caches when map has a video payload type, the
+ * audio cache when it has an audio one (the others NULL). 0 or -ENOMEM (none kept). */
+int cw_sfu_caches_new(struct cw_sfu_rtx_cache **caches, const struct cw_sfu_media_map *map);
 void cw_sfu_caches_free(struct cw_sfu_rtx_cache **caches);
 /* The track of ssrc, claimed on its first packet; NULL when all are taken. */
 struct cw_sfu_track *cw_sfu_track_get(struct cw_sfu_pub *pub, uint32_t ssrc, uint8_t kind,
@@ -341,8 +365,11 @@ struct cw_sfu_track *cw_sfu_track_get(struct cw_sfu_pub *pub, uint32_t ssrc, uin
 /* The publisher among the room's peers whose media goes to `sub` that sends ssrc. */
 struct cw_sfu_track *cw_sfu_track_find(const struct cw_sfu_peer *sub, uint32_t ssrc,
 				       struct cw_sfu_peer **publisher);
+/* Keeps packet seq of t in its cache, when it has one. */
 void cw_sfu_rtx_store(struct cw_sfu_track *t, const uint8_t *pkt, size_t len, uint16_t seq);
-const struct cw_sfu_rtx_slot *cw_sfu_rtx_find(const struct cw_sfu_track *t, uint16_t seq);
+/* The packet seq of t as it was stored (*len bytes), or NULL when its cache no longer has
+ * it, never had it, or t has no cache. */
+const uint8_t *cw_sfu_rtx_find(const struct cw_sfu_track *t, uint16_t seq, size_t *len);
 /* Notes the RFC 6464 voice activity and level (-dBov) of an audio packet. */
 void cw_sfu_track_level(struct cw_sfu_track *t, bool voice, uint8_t level);
 /* Frees the tracks of p that sent nothing for CW_SFU_TRACK_IDLE_MS. */

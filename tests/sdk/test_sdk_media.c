@@ -354,10 +354,12 @@ static void lost_packets_are_asked_again_and_concealed(void **state)
 		      (unsigned long long)sb.packets_recovered, (unsigned long long)sb.packets_lost,
 		      (unsigned long long)sb.frames_decoded, (unsigned long long)sb.frames_fec,
 		      (unsigned long long)sb.frames_concealed);
-	/* About 5 % of 200+ packets dropped; the NACKs bring most back, the rest is made up. */
+	/* About 5 % of 200+ packets dropped; the server's cache answers the NACKs and brings
+	 * them back (a loss the jitter buffer could not wait for is FEC or concealment). */
 	assert_true(sb.dropped_by_test >= 3);
 	assert_true(sb.nack_sent >= 1);
-	assert_true(sb.packets_recovered + sb.frames_concealed + sb.frames_fec >= 1);
+	assert_true(sb.packets_recovered >= 1);
+	assert_true(sb.packets_recovered * 2 >= sb.dropped_by_test);
 	assert_true(sb.frames_decoded >= 150);
 	end_sync(w, alice, cw_call_get_session_id(call));
 	EAR_WAIT(eb, eb->closed == 1);

@@ -1,7 +1,8 @@
 /* Publish and subscribe connections on a media worker, with in-test browsers over loopback:
  * who gets whose media, payload types and extension ids rewritten by the media map, muting,
- * keyframe requests routed to the publisher and rate-limited, NACKs answered from the
- * retransmission cache, REMB to video publishers, and the dominant speaker. */
+ * keyframe requests routed to the publisher and rate-limited, NACKs for video and audio
+ * answered from the retransmission caches (and the caches themselves), REMB to video
+ * publishers, and the dominant speaker. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "rtc/rtcp.h"
 #include "rtc/rtp.h"
 #include "sfu/sfu.h"
+#include "sfu/worker.h"
 #include "sfu_client.h"
 
 #define REMB_BPS 1000000
@@ -332,6 +334,125 @@ static void a_nack_is_answered_from_the_cache_with_the_original_packet(void **st
 	assert_int_equal(sfu_stats(w->sfu).rtp_retransmitted - before.rtp_retransmitted, 2);
 }
 
+/* Alice's audio with her level element and one subscribers did not negotiate, and that
+ * packet exactly as Bob's subscriber must get it (make_plain's layout, rewritten). */
+static const uint8_t audio_ext[] = {A_EXT_LEVEL << 4, 0x85, A_EXT_OTHER << 4, 0x11};
+
+static size_t audio_as_received(uint8_t *buf, uint16_t seq)
+{
+	const uint8_t ext[] = {CW_SFU_EXT_AUDIO_LEVEL << 4, 0x85, 15 << 4, 0x11};
+	uint32_t ts = seq * 960u, ssrc = ssrcs[A_AUDIO];
+
+	buf[0] = 0x90;
+	buf[1] = 111;
+	buf[2] = (uint8_t)(seq >> 8);
+	buf[3] = (uint8_t)seq;
+	for (int i = 0; i < 4; i++) {
+		buf[4 + i] = (uint8_t)(ts >> (24 - 8 * i));
+		buf[8 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+	}
+	memcpy(buf + 12, (const uint8_t[]){0xBE, 0xDE, 0, 1}, 4);
+	memcpy(buf + 16, ext, sizeof(ext));
+	for (size_t k = 0; k < PAYLOAD_LEN; k++)
+		buf[20 + k] = payload_byte(ssrc, seq, k);
+	return 20 + PAYLOAD_LEN;
+}
+
+static void send_nack(struct client *from, uint32_t media_ssrc, const uint16_t *seqs, size_t n)
+{
+	uint8_t buf[64];
+	size_t len;
+
+	assert_int_equal(cw_rtcp_build_nack(buf, sizeof(buf), &len, 0x5eu, media_ssrc, seqs, n), 0);
+	send_rtcp(from, buf, len);
+}
+
+/* Bob's subscriber loses Alice's audio packets first + lose[i]; `count` are published. */
+static uint16_t publish_audio_losing(unsigned count, const uint16_t *lose, unsigned n_lose)
+{
+	struct world *w = &world;
+	uint16_t first = w->seq[A_AUDIO];
+	unsigned had = received_ssrc(&w->b_sub, ssrcs[A_AUDIO]);
+
+	for (unsigned i = 0; i < n_lose; i++)
+		w->b_sub.lose[i] = (uint16_t)(first + lose[i]);
+	w->b_sub.n_lose = n_lose;
+	for (unsigned i = 0; i < count; i++)
+		publish(A_AUDIO, A_OPUS, audio_ext, sizeof(audio_ext));
+	assert_int_equal(receive_ssrc(&w->b_sub, ssrcs[A_AUDIO], had + count - n_lose),
+			 had + count - n_lose);
+	sync_ice(&w->a_pub);
+	drain(&w->b_sub, 20);
+	assert_int_equal(received_ssrc(&w->b_sub, ssrcs[A_AUDIO]), had + count - n_lose);
+	w->b_sub.n_lose = 0;
+	return first;
+}
+
+static void an_audio_nack_is_answered_with_the_packet_subscribers_got(void **state)
+{
+	struct world *w = *state;
+	const uint16_t lose[] = {2, 6};
+	uint16_t first = publish_audio_losing(10, lose, 2), seqs[2];
+	unsigned had = received_ssrc(&w->b_sub, ssrcs[A_AUDIO]);
+	struct cw_sfu_stats before = sfu_stats(w->sfu);
+	uint8_t want[128];
+	size_t len;
+
+	/* One at a time, so that each retransmission is the subscriber's last packet. */
+	for (unsigned i = 0; i < 2; i++) {
+		seqs[i] = (uint16_t)(first + lose[i]);
+		send_nack(&w->b_sub, ssrcs[A_AUDIO], &seqs[i], 1);
+		assert_int_equal(receive_ssrc(&w->b_sub, ssrcs[A_AUDIO], had + i + 1), had + i + 1);
+		len = audio_as_received(want, seqs[i]);
+		assert_int_equal(w->b_sub.last_len, len);
+		assert_memory_equal(w->b_sub.last, want, len);
+	}
+	assert_int_equal(w->b_sub.srtp_errors, 0);
+	sync_ice(&w->b_sub);
+	drain(&w->b_sub, 20);
+	assert_int_equal(received_ssrc(&w->b_sub, ssrcs[A_AUDIO]), had + 2);
+	assert_int_equal(sfu_stats(w->sfu).nack_received - before.nack_received, 2);
+	assert_int_equal(sfu_stats(w->sfu).rtp_retransmitted - before.rtp_retransmitted, 2);
+}
+
+static void an_audio_nack_for_a_packet_not_in_the_cache_is_not_answered(void **state)
+{
+	struct world *w = *state;
+	const uint16_t lose[] = {0, 1};
+	/* Two lost, then CW_SFU_AUDIO_RTX_SLOTS - 1 more: the first one's slot is taken. */
+	uint16_t first = publish_audio_losing(CW_SFU_AUDIO_RTX_SLOTS + 1, lose, 2), seqs[3];
+	unsigned had = received_ssrc(&w->b_sub, ssrcs[A_AUDIO]);
+	const uint32_t second_audio = 0xA0000003u;
+	struct cw_sfu_stats before = sfu_stats(w->sfu);
+	uint8_t want[128];
+	size_t len;
+
+	seqs[0] = first;		    /* too old */
+	seqs[1] = (uint16_t)(first - 2000); /* before the track's first packet */
+	seqs[2] = w->seq[A_AUDIO];	    /* not sent yet */
+	send_nack(&w->b_sub, ssrcs[A_AUDIO], seqs, 3);
+	/* A second audio track of Alice's has no cache: its packets are not retransmitted. */
+	send_media(&w->a_pub, second_audio, A_OPUS, 7, NULL, 0);
+	assert_int_equal(receive_ssrc(&w->b_sub, second_audio, 1), 1);
+	seqs[0] = 7;
+	send_nack(&w->b_sub, second_audio, seqs, 1);
+	sync_ice(&w->b_sub);
+	drain(&w->b_sub, 50);
+	assert_int_equal(received_ssrc(&w->b_sub, ssrcs[A_AUDIO]), had);
+	assert_int_equal(received_ssrc(&w->b_sub, second_audio), 1);
+	assert_int_equal(sfu_stats(w->sfu).nack_received - before.nack_received, 4);
+	assert_int_equal(sfu_stats(w->sfu).rtp_retransmitted, before.rtp_retransmitted);
+	/* The one after the forgotten packet is the oldest the cache still has. */
+	seqs[0] = (uint16_t)(first + 1);
+	send_nack(&w->b_sub, ssrcs[A_AUDIO], seqs, 1);
+	assert_int_equal(receive_ssrc(&w->b_sub, ssrcs[A_AUDIO], had + 1), had + 1);
+	len = audio_as_received(want, seqs[0]);
+	assert_int_equal(w->b_sub.last_len, len);
+	assert_memory_equal(w->b_sub.last, want, len);
+	assert_int_equal(sfu_stats(w->sfu).rtp_retransmitted - before.rtp_retransmitted, 1);
+	assert_int_equal(w->b_sub.srtp_errors, 0);
+}
+
 static void a_video_publisher_gets_remb_for_its_video(void **state)
 {
 	struct world *w = *state;
@@ -382,6 +503,103 @@ static void the_loudest_participant_becomes_the_dominant_speaker(void **state)
 	assert_true(speak_until(127, 8, "bob", DEADLINE_MS));
 }
 
+/* ---- The caches themselves, without a worker ---- */
+
+static void fill(uint8_t *pkt, size_t len, uint16_t seq)
+{
+	for (size_t i = 0; i < len; i++)
+		pkt[i] = (uint8_t)(seq * 31u + i);
+}
+
+static void store(struct cw_sfu_track *t, uint16_t seq, size_t len)
+{
+	uint8_t pkt[CW_SFU_DGRAM_MAX];
+
+	fill(pkt, len, seq);
+	cw_sfu_rtx_store(t, pkt, len, seq);
+}
+
+/* Whether t's cache gives packet seq back: then it must be the len bytes stored. */
+static bool cached(const struct cw_sfu_track *t, uint16_t seq, size_t len)
+{
+	uint8_t want[CW_SFU_DGRAM_MAX];
+	size_t got_len = 0;
+	const uint8_t *got = cw_sfu_rtx_find(t, seq, &got_len);
+
+	if (!got)
+		return false;
+	fill(want, len, seq);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, want, len);
+	return true;
+}
+
+static void an_audio_cache_keeps_the_last_packets_its_slots_and_bytes_hold(void **state)
+{
+	struct cw_sfu_rtx_cache *caches[CW_SFU_CACHES];
+	struct cw_sfu_media_map map = {0};
+	struct cw_sfu_track t = {.used = true, .kind = CW_SFU_KIND_AUDIO, .ssrc = 0x1234u}, other;
+	const unsigned big = CW_SFU_AUDIO_RTX_BYTES / 1000;
+	uint16_t seq = 65500; /* the numbers wrap on the way */
+
+	(void)state;
+	map.pt[111].kind = CW_SFU_KIND_AUDIO;
+	assert_int_equal(cw_sfu_caches_new(caches, &map), 0);
+	for (int i = 0; i < CW_SFU_VIDEO_CACHES; i++)
+		assert_null(caches[i]); /* an audio-only map: no video caches */
+	t.cache = caches[CW_SFU_VIDEO_CACHES];
+	assert_non_null(t.cache);
+	assert_false(cached(&t, seq, 1000));
+	/* Large packets: as many as the bytes hold, though the slots of older ones are kept. */
+	for (unsigned i = 0; i < 3 * big; i++)
+		store(&t, seq++, 1000);
+	for (unsigned k = 1; k <= big; k++)
+		assert_true(cached(&t, (uint16_t)(seq - k), 1000));
+	assert_false(cached(&t, (uint16_t)(seq - big - 1), 1000));
+	/* Opus-sized ones: as many as the slots hold. */
+	for (unsigned i = 0; i < 2 * CW_SFU_AUDIO_RTX_SLOTS; i++)
+		store(&t, seq++, 100);
+	for (unsigned k = 1; k <= CW_SFU_AUDIO_RTX_SLOTS; k++)
+		assert_true(cached(&t, (uint16_t)(seq - k), 100));
+	assert_false(cached(&t, (uint16_t)(seq - CW_SFU_AUDIO_RTX_SLOTS - 1), 100));
+	assert_false(cached(&t, seq, 100)); /* not stored yet */
+	store(&t, seq, CW_SFU_DGRAM_MAX);
+	assert_true(cached(&t, seq, CW_SFU_DGRAM_MAX));
+	/* The cache handed on to a new track answers nothing of the old one. */
+	other = t;
+	other.ssrc = 0x5678u;
+	assert_false(cached(&other, seq, CW_SFU_DGRAM_MAX));
+	cw_sfu_caches_free(caches);
+}
+
+/* Video packet sizes up to the largest datagram, varying. */
+static size_t video_size(unsigned i)
+{
+	return CW_SFU_DGRAM_MAX - (i * 37u) % 101u;
+}
+
+static void a_video_cache_keeps_its_last_512_packets_whatever_their_sizes(void **state)
+{
+	struct cw_sfu_rtx_cache *caches[CW_SFU_CACHES];
+	struct cw_sfu_media_map map = {0};
+	struct cw_sfu_track t = {.used = true, .kind = CW_SFU_KIND_VIDEO, .ssrc = 0x4321u};
+	const unsigned n = 3 * CW_SFU_RTX_SLOTS;
+
+	(void)state;
+	map.pt[96].kind = CW_SFU_KIND_VIDEO;
+	assert_int_equal(cw_sfu_caches_new(caches, &map), 0);
+	assert_null(caches[CW_SFU_VIDEO_CACHES]); /* a video-only map: no audio cache */
+	t.cache = caches[CW_SFU_VIDEO_CACHES - 1];
+	assert_non_null(t.cache);
+	for (unsigned i = 0; i < n; i++)
+		store(&t, (uint16_t)i, video_size(i));
+	for (unsigned i = n - CW_SFU_RTX_SLOTS; i < n; i++)
+		assert_true(cached(&t, (uint16_t)i, video_size(i)));
+	assert_false(cached(&t, (uint16_t)(n - CW_SFU_RTX_SLOTS - 1),
+			    video_size(n - CW_SFU_RTX_SLOTS - 1)));
+	cw_sfu_caches_free(caches);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,8 +608,18 @@ int main(void)
 		cmocka_unit_test(muting_stops_a_kind_and_unmuting_restores_it),
 		cmocka_unit_test(keyframe_requests_reach_only_the_publisher_rate_limited),
 		cmocka_unit_test(a_nack_is_answered_from_the_cache_with_the_original_packet),
+		cmocka_unit_test(an_audio_nack_is_answered_with_the_packet_subscribers_got),
+		cmocka_unit_test(an_audio_nack_for_a_packet_not_in_the_cache_is_not_answered),
 		cmocka_unit_test(a_video_publisher_gets_remb_for_its_video),
 		cmocka_unit_test(the_loudest_participant_becomes_the_dominant_speaker),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	const struct CMUnitTest cache_tests[] = {
+		cmocka_unit_test(an_audio_cache_keeps_the_last_packets_its_slots_and_bytes_hold),
+		cmocka_unit_test(a_video_cache_keeps_its_last_512_packets_whatever_their_sizes),
+	};
+
+	int failed = cmocka_run_group_tests(cache_tests, NULL, NULL);
+
+	failed += cmocka_run_group_tests(tests, setup, teardown);
+	return failed;
 }
