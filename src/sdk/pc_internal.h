@@ -15,30 +15,32 @@
 
 /*
  * Everything is bounded: PC_SEND_MAX sending and PC_RECV_MAX receiving SSRCs, a
- * retransmission cache of PC_CACHE_SLOTS packets (at most PC_CACHE_MS old) per sending
- * SSRC, PC_MISSING_MAX sequence numbers waiting for a retransmission per receiving SSRC,
- * and datagrams of PC_DGRAM_MAX bytes. A datagram that is none of the protocols, fails its
- * checks or comes from an address other than the selected pair is counted and dropped.
+ * retransmission cache of PC_CACHE_SLOTS packets (PC_CACHE_SLOTS_AUDIO for a clock of
+ * 48 kHz or less; at most PC_CACHE_MS old) per sending SSRC, PC_MISSING_MAX sequence numbers
+ * waiting for a retransmission per receiving SSRC, and datagrams of PC_DGRAM_MAX bytes. A datagram
+ * that is none of the protocols, fails its checks or comes from an address other than the selected
+ * pair is counted and dropped.
  *
  * Callbacks run from cw__pc_readable and cw__pc_timer; they may send (cw__pc_send_rtp,
  * cw__pc_request_keyframe) but must not free the pc. After cw__pc_readable the caller
  * asks cw__pc_timer again: a packet may have made something due sooner (a NACK repeat).
  */
 
-#define PC_DGRAM_MAX 2048     /* what one read takes */
-#define PC_READ_BURST 1024    /* datagrams one cw__pc_readable handles at most */
-#define PC_SEND_MAX 8	      /* SSRCs we send */
-#define PC_RECV_MAX 32	      /* SSRCs we receive */
-#define PC_CACHE_SLOTS 256    /* retransmission cache per sending SSRC: [seq % slots] */
-#define PC_CACHE_MS 500	      /* older packets are not sent again */
-#define PC_SLOT_BYTES 1500    /* protected packets longer than this are not cached */
-#define PC_MISSING_MAX 128    /* sequence numbers awaiting retransmission per SSRC */
-#define PC_GAP_MAX 1000	      /* a jump further than this is a restart, not a loss */
-#define PC_NACK_TRIES 4	      /* NACKs per missing packet before it counts as lost */
-#define PC_NACK_MIN_MS 20     /* NACK repeats wait max(rtt, this) */
-#define PC_NACK_NORTT_MS 50   /* ... or this while the RTT is unknown */
-#define PC_NACK_ANSWER_MAX 64 /* retransmissions for one incoming NACK */
-#define PC_RTO_MIN_MS 50      /* ICE check retransmissions: 50, 100, 200, 400, 500, 500… */
+#define PC_DGRAM_MAX 2048	/* what one read takes */
+#define PC_READ_BURST 1024	/* datagrams one cw__pc_readable handles at most */
+#define PC_SEND_MAX 8		/* SSRCs we send */
+#define PC_RECV_MAX 32		/* SSRCs we receive */
+#define PC_CACHE_SLOTS 256	/* retransmission cache per sending video SSRC: [seq % slots] */
+#define PC_CACHE_SLOTS_AUDIO 64 /* and audio's: 50 packets a second outlast PC_CACHE_MS */
+#define PC_CACHE_MS 500		/* older packets are not sent again */
+#define PC_SLOT_BYTES 1500	/* protected packets longer than this are not cached */
+#define PC_MISSING_MAX 128	/* sequence numbers awaiting retransmission per SSRC */
+#define PC_GAP_MAX 1000		/* a jump further than this is a restart, not a loss */
+#define PC_NACK_TRIES 4		/* NACKs per missing packet before it counts as lost */
+#define PC_NACK_MIN_MS 20	/* NACK repeats wait max(rtt, this) */
+#define PC_NACK_NORTT_MS 50	/* ... or this while the RTT is unknown */
+#define PC_NACK_ANSWER_MAX 64	/* retransmissions for one incoming NACK */
+#define PC_RTO_MIN_MS 50	/* ICE check retransmissions: 50, 100, 200, 400, 500, 500… */
 #define PC_RTO_MAX_MS 500
 #define PC_CONSENT_MIN_MS 4000 /* consent checks every 4–6 s (RFC 7675 §5.1) */
 #define PC_CONSENT_SPAN_MS 2000
@@ -69,7 +71,8 @@ struct pc_send {
 	uint32_t packets, octets;  /* for the SR: payload octets */
 	uint32_t last_ts;
 	int64_t last_ms;
-	struct pc_slot *cache; /* PC_CACHE_SLOTS, protected packets */
+	struct pc_slot *cache; /* `slots` protected packets */
+	unsigned slots;
 };
 
 struct pc_missing {

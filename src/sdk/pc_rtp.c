@@ -257,7 +257,7 @@ struct nack_answer {
 static int answer_nack(uint16_t seq, void *arg)
 {
 	struct nack_answer *a = arg;
-	struct pc_slot *slot = &a->s->cache[seq % PC_CACHE_SLOTS];
+	struct pc_slot *slot = &a->s->cache[seq % a->s->slots];
 
 	if (a->answered == PC_NACK_ANSWER_MAX)
 		return 1;
@@ -378,7 +378,8 @@ int cw__pc_add_send_ssrc(struct cw__pc *pc, uint32_t ssrc, uint32_t clock_rate)
 	}
 	if (!s)
 		return CW_ERR_INVALID_ARGUMENT;
-	s->cache = calloc(PC_CACHE_SLOTS, sizeof(*s->cache));
+	s->slots = clock_rate <= CW__AUDIO_RATE ? PC_CACHE_SLOTS_AUDIO : PC_CACHE_SLOTS;
+	s->cache = calloc(s->slots, sizeof(*s->cache));
 	if (!s->cache)
 		return CW_ERR_NO_MEMORY;
 	s->ssrc = ssrc;
@@ -440,7 +441,7 @@ int cw__pc_send_rtp(struct cw__pc *pc, uint8_t *pkt, size_t len, size_t cap, int
 	pc->st.bytes_sent += len;
 	/* The protected bytes are kept and sent again verbatim for a NACK: what protecting
 	 * the same packet under the same index again would make, without the work. */
-	slot = &s->cache[rtp.seq % PC_CACHE_SLOTS];
+	slot = &s->cache[rtp.seq % s->slots];
 	slot->len = 0;
 	if ((size_t)n <= PC_SLOT_BYTES) {
 		memcpy(slot->data, pkt, (size_t)n);
