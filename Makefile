@@ -68,7 +68,8 @@ bench-sfu: build
 	BUILD=$(BUILD) bench/run-sfu
 
 # What one C client (libcallwire, `callwire call` and `answer`) costs in a two-party audio
-# call: BENCHMARKS.md's client section. About 40 seconds.
+# call and in a video call (640x480 at 30 pictures/s both ways): BENCHMARKS.md's client
+# section. About a minute and a half.
 bench-sdk: build
 	BUILD=$(BUILD) bench/run-sdk
 
