@@ -213,6 +213,7 @@ void cw__video_keyframe_request(struct cw_session *s, uint32_t ssrc);
 /* A packet of the video track t. */
 void cw__video_rtp(struct cw_session *s, struct cw__track *t, const struct cw_rtp *pkt,
 		   const uint8_t *buf, int64_t now);
+void cw__video_poll(struct cw_session *s, int64_t now);
 void cw__video_add_stats(cw_session_stats *st, const struct cw__vp8_rx *rx);
 /* Frees the encoder and stops the clock. */
 void cw__video_stop(struct cw_session *s);

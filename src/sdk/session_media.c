@@ -401,6 +401,8 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	}
 	if (!s->free_pending && joined(s) && cw__video_tick(s, now))
 		made++;
+	if (!s->free_pending && joined(s))
+		cw__video_poll(s, now);
 	if (made)
 		update_stats(s); /* what the app reads: as of the media just made */
 	if (!s->free_pending && (s->pub.pc || s->sub.pc)) {
@@ -434,7 +436,11 @@ static void schedule(struct cw_session *s, int64_t now)
 		return;
 	s->ticking = true;
 	s->tick_at = next;
-	lws_sul_schedule(s->c->ctx, 0, &s->sul, on_tick, (next - now) * LWS_US_PER_MS);
+	/* The delay from the clock as it is now: the work done since `now` (an encoded
+	 * picture) must not push every following tick back by as much. */
+	now = cw__now_ms();
+	lws_sul_schedule(s->c->ctx, 0, &s->sul, on_tick,
+			 (next > now ? next - now : 0) * LWS_US_PER_MS);
 }
 
 /* Runs a connection's work when it is due. */

@@ -227,8 +227,8 @@ static void deliver(const cw_video_frame *frame, void *arg)
 	d->s->depth--;
 }
 
-void cw__video_rtp(struct cw_session *s, struct cw__track *t, const struct cw_rtp *pkt,
-		   const uint8_t *buf, int64_t now)
+/* Where the pictures of track t go: the app's video sink as of now. */
+static struct deliver_ctx deliver_to(struct cw_session *s, struct cw__track *t)
 {
 	struct deliver_ctx d = {s, t, NULL, NULL};
 
@@ -236,11 +236,39 @@ void cw__video_rtp(struct cw_session *s, struct cw__track *t, const struct cw_rt
 	d.sink = s->vsink;
 	d.arg = s->vsink_arg;
 	pthread_mutex_unlock(&s->m);
+	return d;
+}
+
+void cw__video_rtp(struct cw_session *s, struct cw__track *t, const struct cw_rtp *pkt,
+		   const uint8_t *buf, int64_t now)
+{
+	struct deliver_ctx d = deliver_to(s, t);
+
 	s->vpackets_in++;
 	cw__vp8_rx_put(t->vrx, pkt->seq, pkt->ts, pkt->marker, buf + pkt->payload_off,
 		       pkt->payload_len, now, deliver, &d);
 	if (s->sub.pc && cw__vp8_rx_wants_keyframe(t->vrx, now, s->stats.rtt_ms))
 		cw__pc_request_keyframe(s->sub.pc, t->ssrc);
+}
+
+/* On the session's clock (on_tick): ends the video tracks' waits for lost pictures that
+ * have lasted long enough, and asks for keyframes then. */
+void cw__video_poll(struct cw_session *s, int64_t now)
+{
+	for (size_t i = 0; i < CW__TRACKS_MAX && !s->free_pending; i++) {
+		struct cw__track *t = &s->tracks[i];
+		struct deliver_ctx d;
+
+		if (!t->used || !t->vrx)
+			continue;
+		d = deliver_to(s, t);
+		/* A PLI at once when a wait was given up; while the stream then waits for the
+		 * keyframe, its packets ask again (cw__video_rtp): a track that sends nothing
+		 * is not asked for anything. */
+		if (cw__vp8_rx_poll(t->vrx, now, s->stats.rtt_ms, deliver, &d) && s->sub.pc &&
+		    cw__vp8_rx_wants_keyframe(t->vrx, now, s->stats.rtt_ms))
+			cw__pc_request_keyframe(s->sub.pc, t->ssrc);
+	}
 }
 
 void cw__video_add_stats(cw_session_stats *st, const struct cw__vp8_rx *rx)

@@ -44,9 +44,13 @@ int cw__vp8_enc_frame(struct cw__vp8_enc *enc, const cw_video_frame *frame, bool
 /* Reassembles the pictures of one incoming VP8 stream from RTP packets in any order
  * (duplicates and retransmissions included) and decodes them. A picture is complete when
  * every sequence number from its first packet (S=1, partition 0) to its last (the
- * marker) is there with its timestamp. Pictures are decoded in order: after a gap (a
- * picture that never completed, seen by its PictureID or its sequence numbers) nothing
- * is decoded until a keyframe, and the stream wants one. */
+ * marker) is there with its timestamp. Pictures are decoded in order. One complete after
+ * a gap (a picture not complete yet, seen by its PictureID or its sequence numbers) is
+ * held, with those after it, for the retransmission that completes the missing picture;
+ * then all are decoded at once. A keyframe ends the wait at once (the held pictures older
+ * than it are dropped); otherwise the wait is given up after twice the round trip
+ * (100 to 500 ms, see cw__vp8_rx_poll) or when the held packets fill the store: the held
+ * pictures are dropped, nothing is decoded until a keyframe, and the stream wants one. */
 struct cw__vp8_rx;
 
 /* A decoded picture (borrowed for the call). */
@@ -59,6 +63,7 @@ struct cw__vp8_rx_stats {
 	uint64_t frames;	/* decoded and delivered */
 	uint64_t keyframes;	/* of those */
 	uint64_t dropped;	/* pictures skipped: incomplete, after a gap, or undecodable */
+	uint64_t held;		/* pictures complete after a gap, held for it */
 	uint64_t key_wanted;	/* times cw__vp8_rx_wants_keyframe said yes */
 	uint16_t width, height; /* of the last decoded picture */
 };
@@ -67,15 +72,23 @@ struct cw__vp8_rx_stats {
  * fuzz target's mode). 0 or CW_ERR_NO_MEMORY. */
 int cw__vp8_rx_new(struct cw__vp8_rx **rxp, bool decode);
 void cw__vp8_rx_free(struct cw__vp8_rx *rx);
-/* One RTP packet of the stream: its sequence number, timestamp, marker and payload
- * (descriptor first). Complete pictures are decoded and delivered to frame at once.
- * 0 when taken, 1 when ignored (duplicate, malformed, older than what was decoded). */
+/* One RTP packet of the stream at now_ms: its sequence number, timestamp, marker and
+ * payload (descriptor first). The pictures it lets decode in order (its own, and those
+ * held after it) are decoded and delivered to frame at once. 0 when taken, 1 when ignored
+ * (duplicate, malformed, older than what was decoded). */
 int cw__vp8_rx_put(struct cw__vp8_rx *rx, uint16_t seq, uint32_t ts, bool marker,
 		   const uint8_t *payload, size_t len, int64_t now_ms, cw__vp8_frame_fn frame,
 		   void *arg);
-/* Whether to send a PLI now: the stream waits for a keyframe (a gap, a decode error, no
- * keyframe yet since the start) and it did not say yes within the last max(rtt, 250 ms).
- * Saying yes is counted. */
+/* Gives up the wait for a missing picture once it has lasted max(2 * rtt_ms, 100 ms),
+ * 500 ms at most (rtt_ms < 0: unknown). To call on the clock of cw__vp8_rx_put, every
+ * 20 ms or so. The held pictures are dropped: each VP8 picture but a keyframe refers to
+ * the one before, so none decodes after a gap, and frame is called for nothing today.
+ * true when it gave up: the stream wants a keyframe now. */
+bool cw__vp8_rx_poll(struct cw__vp8_rx *rx, int64_t now_ms, int rtt_ms, cw__vp8_frame_fn frame,
+		     void *arg);
+/* Whether to send a PLI now: the stream waits for a keyframe (a gap given up, a decode
+ * error, no keyframe yet since the start) and it did not say yes within the last
+ * max(rtt, 250 ms). Saying yes is counted. */
 bool cw__vp8_rx_wants_keyframe(struct cw__vp8_rx *rx, int64_t now_ms, int rtt_ms);
 void cw__vp8_rx_stats(const struct cw__vp8_rx *rx, struct cw__vp8_rx_stats *st);
 

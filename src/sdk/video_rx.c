@@ -1,5 +1,6 @@
 /* video_rx: the receiving side of VP8: pictures put together from RTP packets in any order,
- * decoded in order with libvpx, and the keyframe requests after a loss. */
+ * held for a retransmission of what is missing before them, decoded in order with libvpx,
+ * and the keyframe requests after a loss. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +17,20 @@
  *
  * Each packet that comes may complete the picture it belongs to: from a first packet (S=1,
  * partition 0) through consecutive sequence numbers of the same timestamp to a marker.
- * A complete picture is taken at once. It follows the last one taken when its PictureID is
- * the next (or, without PictureIDs, its first packet is the next sequence number); if not,
- * the pictures between are lost for good (the packets of an incomplete one are dropped
- * with everything older), and only a keyframe can be decoded from then on.
+ * A complete picture that follows the last one taken (its PictureID is the next or,
+ * without PictureIDs, its first packet is the next sequence number) is taken at once, and
+ * so is a keyframe. Any other waits, held in its slots and marked complete in its first
+ * packet's, for the pictures before it: a lost packet comes again (NACK) a round trip
+ * later, usually after the next picture, and decoding everything in order then costs far
+ * less than the keyframe a gap needs. Whenever a picture is taken, the held ones that now
+ * follow are taken after it.
+ *
+ * The wait ends with the missing picture, with a keyframe (decoded at once; what is held
+ * before it is dropped), or is given up: hold_wait() after the held pictures began to wait
+ * (cw__vp8_rx_poll), or when a packet would not fit in the slots. Giving up takes the held
+ * pictures in order as if the missing ones had been lost for good: the packets of an
+ * incomplete picture are dropped with everything older, the pictures after it are
+ * skipped, and only a keyframe can be decoded from then on.
  */
 #define RX_SLOTS 512
 #define RX_PAYLOAD_MAX 1500	    /* VP8 bytes of one packet, after its descriptor */
@@ -27,6 +38,8 @@
 #define RX_KEY_INTERVAL_MS 250	    /* between two keyframe requests at least */
 #define RX_LOST_MAX 128		    /* a PictureID jump counted as that many lost pictures */
 #define RX_FRAME_BUF_MIN (64 << 10) /* the first size of the picture buffer */
+#define RX_HOLD_MIN_MS 100	    /* the wait for a missing picture: twice the round trip, */
+#define RX_HOLD_MAX_MS 500	    /* within these bounds */
 
 struct rx_slot {
 	uint8_t *data; /* RX_PAYLOAD_MAX bytes when decoding, allocated at first use */
@@ -40,6 +53,11 @@ struct rx_slot {
 	bool has_pid, pid15;
 	uint16_t pid;
 	uint16_t width, height; /* of a keyframe whose header is complete */
+	/* A held picture, in its first packet's slot: */
+	bool complete;
+	uint16_t hi;	 /* its last packet */
+	uint32_t bytes;	 /* of VP8 in all */
+	int64_t done_ms; /* when it completed */
 };
 
 struct cw__vp8_rx {
@@ -51,6 +69,8 @@ struct cw__vp8_rx {
 	bool last_has_pid, last_pid15;
 	uint16_t last_pid;
 	bool want_key;
+	bool holding; /* complete pictures wait for an older one, since hold_ms */
+	int64_t hold_ms;
 	bool asked; /* said yes once, at asked_ms */
 	int64_t asked_ms;
 	unsigned strays;
@@ -112,19 +132,62 @@ static void restart(struct cw__vp8_rx *rx)
 		rx->slot[i].used = false;
 	rx->have_last = false;
 	rx->want_key = true;
+	rx->holding = false;
 	rx->strays = 0;
 }
 
-/* Drops what is no longer newer than the last picture taken, or too far ahead of it. */
-static void forget_old(struct cw__vp8_rx *rx)
+/* Drops what is no longer newer than the last picture taken, or too far ahead of it.
+ * Returns how many held pictures went with it. */
+static uint64_t forget_old(struct cw__vp8_rx *rx)
 {
+	uint64_t held_pictures = 0;
+
 	for (size_t i = 0; i < RX_SLOTS; i++) {
 		struct rx_slot *s = &rx->slot[i];
 		int32_t ahead = cw_rtp_seq_diff(s->seq, rx->last_seq);
 
-		if (s->used && (ahead <= 0 || ahead >= RX_SLOTS))
+		if (s->used && (ahead <= 0 || ahead >= RX_SLOTS)) {
 			s->used = false;
+			held_pictures += s->complete;
+		}
 	}
+	return held_pictures;
+}
+
+/* The first packet of the oldest picture held, if any. */
+static struct rx_slot *next_held(struct cw__vp8_rx *rx)
+{
+	for (uint16_t i = 1; i < RX_SLOTS; i++) {
+		uint16_t seq = (uint16_t)(rx->last_seq + i);
+		struct rx_slot *s = &rx->slot[seq % RX_SLOTS];
+
+		if (s->used && s->seq == seq && s->complete)
+			return s;
+	}
+	return NULL;
+}
+
+/* When the earliest of the pictures held completed. */
+static int64_t held_since(const struct cw__vp8_rx *rx, int64_t since)
+{
+	for (size_t i = 0; i < RX_SLOTS; i++) {
+		const struct rx_slot *s = &rx->slot[i];
+
+		if (s->used && s->complete && s->done_ms < since)
+			since = s->done_ms;
+	}
+	return since;
+}
+
+/* How long held pictures wait for a missing one: a retransmission asked at once comes a
+ * round trip later, and one asked again another round trip after. */
+static int64_t hold_wait(int rtt_ms)
+{
+	int64_t wait = 2 * (int64_t)rtt_ms;
+
+	if (wait < RX_HOLD_MIN_MS)
+		return RX_HOLD_MIN_MS;
+	return wait > RX_HOLD_MAX_MS ? RX_HOLD_MAX_MS : wait;
 }
 
 /* Whether the picture starting with first (at sequence number lo) is the one after the
@@ -227,17 +290,24 @@ static bool decode(struct cw__vp8_rx *rx, uint16_t lo, uint16_t hi, size_t bytes
 	return true;
 }
 
+/* Whether the picture starting with first is a keyframe this takes. */
+static bool is_key(const struct rx_slot *first)
+{
+	return first->keyframe && size_ok(first->width, first->height);
+}
+
 /* Takes the complete picture from lo to hi, in order or after a gap. */
 static void take(struct cw__vp8_rx *rx, uint16_t lo, uint16_t hi, size_t bytes,
 		 cw__vp8_frame_fn frame, void *arg)
 {
 	const struct rx_slot *first = held(rx, lo);
-	bool key = first->keyframe && size_ok(first->width, first->height);
-	uint64_t lost;
+	bool key = is_key(first), gap = false;
+	uint64_t lost = 0, forgotten;
 	bool ok;
 
+	rx->slot[lo % RX_SLOTS].complete = false; /* held no more, if it was */
 	if (rx->have_last && !follows(rx, first, lo, &lost)) {
-		rx->st.dropped += lost;
+		gap = true;
 		rx->want_key = true;
 	}
 	if (first->keyframe && !key)
@@ -272,17 +342,68 @@ static void take(struct cw__vp8_rx *rx, uint16_t lo, uint16_t hi, size_t bytes,
 	rx->last_has_pid = first->has_pid;
 	rx->last_pid15 = first->pid15;
 	rx->last_pid = first->pid;
-	forget_old(rx);
+	/* Pictures held before this one are skipped (a keyframe does not wait for them). A gap
+	 * counts its pictures by PictureID, which includes those; without, one at least. */
+	forgotten = forget_old(rx);
+	if (gap)
+		rx->st.dropped += lost > forgotten ? lost : forgotten + 1;
+	else
+		rx->st.dropped += forgotten;
 }
 
-/* Takes the picture seq belongs to if it is complete now. */
-static void complete(struct cw__vp8_rx *rx, uint16_t seq, cw__vp8_frame_fn frame, void *arg)
+/* Takes the held pictures that now follow the last one taken. The first that does not
+ * keeps the wait going, from when the earliest one still held completed. */
+static void take_held(struct cw__vp8_rx *rx, cw__vp8_frame_fn frame, void *arg)
+{
+	struct rx_slot *s;
+	uint64_t lost;
+
+	while (rx->holding && (s = next_held(rx))) {
+		if (!follows(rx, s, s->seq, &lost)) {
+			rx->hold_ms = held_since(rx, s->done_ms);
+			return;
+		}
+		take(rx, s->seq, s->hi, s->bytes, frame, arg);
+	}
+	rx->holding = false;
+}
+
+/* Gives up on what is missing: the held pictures are taken in order, after the gap. */
+static void give_up(struct cw__vp8_rx *rx, cw__vp8_frame_fn frame, void *arg)
+{
+	struct rx_slot *s;
+
+	while ((s = next_held(rx)))
+		take(rx, s->seq, s->hi, s->bytes, frame, arg);
+	rx->holding = false;
+}
+
+/* Keeps the complete picture starting with first to wait for the ones before it. */
+static void hold(struct cw__vp8_rx *rx, struct rx_slot *first, uint16_t hi, size_t bytes,
+		 int64_t now_ms)
+{
+	first->complete = true;
+	first->hi = hi;
+	first->bytes = (uint32_t)bytes;
+	first->done_ms = now_ms;
+	rx->st.held++;
+	if (!rx->holding) {
+		rx->holding = true;
+		rx->hold_ms = now_ms;
+	}
+}
+
+/* Takes or holds the picture seq belongs to if it is complete now. */
+static void complete(struct cw__vp8_rx *rx, uint16_t seq, int64_t now_ms, cw__vp8_frame_fn frame,
+		     void *arg)
 {
 	const struct rx_slot *s = held(rx, seq), *p;
+	struct rx_slot *first;
 	uint16_t lo = seq, hi = seq;
 	uint32_t ts = s->ts;
 	size_t bytes = s->len;
 	unsigned n = 1;
+	uint64_t lost;
 
 	/* Back to the first packet, over packets of the same picture only. */
 	while (!s->start) {
@@ -303,7 +424,13 @@ static void complete(struct cw__vp8_rx *rx, uint16_t seq, cw__vp8_frame_fn frame
 		bytes += p->len;
 		s = p;
 	}
+	first = &rx->slot[lo % RX_SLOTS];
+	if (rx->have_last && !follows(rx, first, lo, &lost) && !is_key(first)) {
+		hold(rx, first, hi, bytes, now_ms);
+		return;
+	}
 	take(rx, lo, hi, bytes, frame, arg);
+	take_held(rx, frame, arg);
 }
 
 int cw__vp8_rx_put(struct cw__vp8_rx *rx, uint16_t seq, uint32_t ts, bool marker,
@@ -314,7 +441,6 @@ int cw__vp8_rx_put(struct cw__vp8_rx *rx, uint16_t seq, uint32_t ts, bool marker
 	struct rx_slot *s;
 	size_t vlen;
 
-	(void)now_ms; /* pictures are taken when complete, not on a clock */
 	if (!rx)
 		return CW_ERR_INVALID_ARGUMENT;
 	if (!payload || cw_rtp_vp8_parse(&d, payload, len) != 0 ||
@@ -330,8 +456,14 @@ int cw__vp8_rx_put(struct cw__vp8_rx *rx, uint16_t seq, uint32_t ts, bool marker
 			rx->st.malformed++; /* older than what was taken */
 			return 1;
 		}
-		/* Far ahead, or far behind again and again: the sender jumped or started
-		 * afresh, and what is held belongs to the past. */
+		/* Far ahead, or far behind again and again. Pictures waiting for a missing one
+		 * wait no more: the packet needs their slots. */
+		if ((ahead <= 0 || ahead >= RX_SLOTS) && rx->holding) {
+			give_up(rx, frame, arg);
+			ahead = cw_rtp_seq_diff(seq, rx->last_seq);
+		}
+		/* If still so, the sender jumped or started afresh, and what is held belongs to
+		 * the past. */
 		if (ahead <= 0 || ahead >= RX_SLOTS)
 			restart(rx);
 	}
@@ -365,9 +497,19 @@ int cw__vp8_rx_put(struct cw__vp8_rx *rx, uint16_t seq, uint32_t ts, bool marker
 	s->pid = d.picture_id;
 	s->width = d.width;
 	s->height = d.height;
+	s->complete = false;
 	rx->st.packets++;
-	complete(rx, seq, frame, arg);
+	complete(rx, seq, now_ms, frame, arg);
 	return 0;
+}
+
+bool cw__vp8_rx_poll(struct cw__vp8_rx *rx, int64_t now_ms, int rtt_ms, cw__vp8_frame_fn frame,
+		     void *arg)
+{
+	if (!rx || !rx->holding || now_ms - rx->hold_ms < hold_wait(rtt_ms))
+		return false;
+	give_up(rx, frame, arg);
+	return true;
 }
 
 bool cw__vp8_rx_wants_keyframe(struct cw__vp8_rx *rx, int64_t now_ms, int rtt_ms)

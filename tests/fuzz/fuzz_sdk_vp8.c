@@ -1,6 +1,7 @@
 /* libFuzzer target: arbitrary RTP packets (sequence numbers, timestamps, markers, VP8
- * payloads) into libcallwire's VP8 receiver, as a hostile sender would send them: the
- * reassembly alone, then, on short inputs, with libvpx decoding what completes. */
+ * payloads) into libcallwire's VP8 receiver, as a hostile sender would send them, with the
+ * clock that ends its waits for missing pictures: the reassembly alone, then, on short
+ * inputs, with libvpx decoding what completes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,13 @@ static void on_frame(const cw_video_frame *f, void *arg)
 }
 
 /* Records: a control byte (bit 0: the marker; bit 1: ask whether a keyframe is wanted
- * after the packet; bits 2-4: tens of milliseconds to advance), seq (2 bytes, big-endian),
- * a timestamp byte (times 3000), the payload's length (2 bytes, big-endian; what is left
- * when shorter), the payload. */
+ * after the packet; bits 2-4: tens of milliseconds to advance; bits 5-6: the round trip
+ * the clock's tick tells, see rtts), seq (2 bytes, big-endian), a timestamp byte (times
+ * 3000), the payload's length (2 bytes, big-endian; what is left when shorter), the
+ * payload. The clock ticks after each record. */
 static void run(const uint8_t *data, size_t size, bool decode)
 {
+	static const int rtts[] = {-1, 20, 120, 400};
 	struct cw__vp8_rx *rx;
 	struct cw__vp8_rx_stats st;
 	uint64_t sum = 0;
@@ -51,6 +54,7 @@ static void run(const uint8_t *data, size_t size, bool decode)
 		cw__vp8_rx_put(rx, seq, ts, ctl & 1, data + at, len, now, on_frame, &sum);
 		at += len;
 		now += 10 * ((ctl >> 2) & 7);
+		cw__vp8_rx_poll(rx, now, rtts[(ctl >> 5) & 3], on_frame, &sum);
 		if (ctl & 2)
 			cw__vp8_rx_wants_keyframe(rx, now, 100);
 	}

@@ -1,6 +1,6 @@
 /* libcallwire's video: the test pattern, VP8 through libvpx and RFC 7741 both ways, and
- * the receiver under reordering, duplicates, loss, late retransmissions, size changes,
- * wrapping numbers and garbage. */
+ * the receiver under reordering, duplicates, loss, late retransmissions (the pictures after
+ * a loss held for them), size changes, wrapping numbers and garbage. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,6 +165,12 @@ static void put_picture(struct receiver *r, const struct sender *s, int picture)
 	for (size_t k = 0; k < packets_of(s, picture); k++)
 		assert_int_equal(put(r, packet(s, picture, k)), 0);
 	r->now += 1000 / FPS;
+}
+
+/* The session's clock tick: true when a wait was given up. */
+static bool poll_at(struct receiver *r, int64_t now, int rtt_ms)
+{
+	return cw__vp8_rx_poll(r->rx, now, rtt_ms, on_frame, r);
 }
 
 static struct cw__vp8_rx_stats stats(const struct receiver *r)
@@ -521,14 +527,15 @@ static void shuffled_and_duplicated_packets_still_decode(void **state)
 	sender_free(s);
 }
 
-/* A packet lost for good: the pictures after it are dropped and the stream asks for a
+/* A packet lost for good: the pictures after it wait for it, and once the wait is over
+ * (twice the round trip, 100 ms at least) they are dropped and the stream asks for a
  * keyframe, with which decoding resumes. */
 static void a_lost_packet_stops_decoding_until_a_keyframe(void **state)
 {
 	struct sender *s = sender_new(320, 240);
 	struct receiver *r = receiver_new(true);
 	struct cw__vp8_rx_stats st;
-	int64_t t;
+	int64_t t, held_at;
 
 	(void)state;
 	for (int i = 0; i < 10; i++)
@@ -539,11 +546,24 @@ static void a_lost_packet_stops_decoding_until_a_keyframe(void **state)
 	sender_picture(s, false); /* picture 10 loses its first packet */
 	for (size_t k = 1; k < packets_of(s, 10); k++)
 		put(r, packet(s, 10, k));
+	held_at = r->now; /* when picture 11 completes */
 	for (int i = 11; i < 15; i++)
 		put_picture(r, s, sender_picture(s, false));
 	assert_int_equal(r->frames, 10);
 	st = stats(r);
+	assert_int_equal(st.held, 4);
+	assert_int_equal(st.dropped, 0);
+	assert_false(cw__vp8_rx_wants_keyframe(r->rx, r->now, 40));
+
+	/* A round trip of 40 ms: the wait is 100 ms from the first picture held. */
+	assert_false(poll_at(r, held_at + 99, 40));
+	assert_int_equal(stats(r).dropped, 0);
+	assert_true(poll_at(r, held_at + 100, 40));
+	assert_false(poll_at(r, held_at + 1000, 40)); /* nothing is held any more */
+	assert_int_equal(r->frames, 10);
+	st = stats(r);
 	assert_int_equal(st.dropped, 5);
+	assert_int_equal(put(r, packet(s, 10, 0)), 1); /* too late now */
 
 	t = r->now;
 	assert_true(cw__vp8_rx_wants_keyframe(r->rx, t, 40));
@@ -633,9 +653,10 @@ static void a_late_retransmission_recovers_its_picture(void **state)
 	sender_free(s);
 }
 
-/* Once a newer picture is complete, an incomplete older one is given up: its late packet
- * is too old then, and the newer picture, after a gap, waits for a keyframe. */
-static void a_stale_picture_is_dropped_when_a_newer_one_completes(void **state)
+/* Once the wait of a newer complete picture is over, an incomplete older one is given up:
+ * its late packet is too old then, and the newer picture, after a gap, waits for a
+ * keyframe. */
+static void a_stale_picture_is_dropped_after_the_wait(void **state)
 {
 	struct sender *s = sender_new(1280, 720);
 	struct receiver *r = receiver_new(true);
@@ -649,6 +670,7 @@ static void a_stale_picture_is_dropped_when_a_newer_one_completes(void **state)
 	for (size_t k = 1; k < packets_of(s, 5); k++)
 		put(r, packet(s, 5, k));
 	put_picture(r, s, sender_picture(s, false));
+	assert_true(poll_at(r, r->now + 500, 1000));
 	assert_int_equal(put(r, packet(s, 5, 0)), 1); /* too late */
 	/* And a packet of a picture already decoded is too old as well. */
 	assert_int_equal(put(r, packet(s, 3, 0)), 1);
@@ -657,6 +679,216 @@ static void a_stale_picture_is_dropped_when_a_newer_one_completes(void **state)
 	assert_int_equal(st.dropped, 2);
 	assert_int_equal(st.malformed, 2);
 	assert_true(cw__vp8_rx_wants_keyframe(r->rx, r->now, 0));
+	receiver_free(r);
+	sender_free(s);
+}
+
+/* A packet lost and sent again (NACK) a round trip later, after the two next pictures
+ * completed: they wait for it, and all three are decoded in order with no keyframe. */
+static void a_retransmission_after_later_pictures_decodes_them_all(void **state)
+{
+	struct sender *s = sender_new(1280, 720);
+	struct receiver *r = receiver_new(true);
+	struct cw__vp8_rx_stats st;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		put_picture(r, s, sender_picture(s, false));
+	assert_false(cw__vp8_rx_wants_keyframe(r->rx, r->now, 40));
+	sender_picture(s, false); /* picture 5 loses its last packet */
+	assert_true(packets_of(s, 5) >= 2);
+	for (size_t k = 0; k + 1 < packets_of(s, 5); k++)
+		assert_int_equal(put(r, packet(s, 5, k)), 0);
+	for (int i = 6; i < 8; i++)
+		put_picture(r, s, sender_picture(s, false));
+	assert_int_equal(r->frames, 5);
+	assert_int_equal(stats(r).held, 2);
+	assert_false(poll_at(r, r->now, 40)); /* 66 ms of the 100 the wait lasts */
+	assert_false(cw__vp8_rx_wants_keyframe(r->rx, r->now, 40));
+
+	assert_int_equal(put(r, packet(s, 5, packets_of(s, 5) - 1)), 0); /* the retransmission */
+	assert_int_equal(r->frames, 8);
+	assert_false(poll_at(r, r->now + 1000, 40)); /* nothing waits any more */
+	for (int i = 8; i < 12; i++)
+		put_picture(r, s, sender_picture(s, false));
+	assert_int_equal(r->frames, 12);
+	assert_numbers(r, 0, 12, 0);
+	st = stats(r);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.keyframes, 1);
+	assert_int_equal(st.key_wanted, 0);
+	assert_false(cw__vp8_rx_wants_keyframe(r->rx, r->now, 40));
+	receiver_free(r);
+	sender_free(s);
+}
+
+/* The keyframe a stream waits for is big, the picture likeliest to lose a packet: the
+ * pictures after it wait for its retransmission too, rather than for another keyframe. */
+static void a_keyframe_missing_a_packet_is_waited_for(void **state)
+{
+	struct sender *s = sender_new(1280, 720);
+	struct receiver *r = receiver_new(true);
+	size_t n;
+
+	(void)state;
+	sender_picture(s, false);
+	sender_picture(s, false);
+	put_picture(r, s, 1); /* the stream joined after its first keyframe */
+	assert_int_equal(stats(r).dropped, 1);
+	assert_true(cw__vp8_rx_wants_keyframe(r->rx, r->now, 40));
+	sender_picture(s, true);
+	n = packets_of(s, 2);
+	assert_true(n >= 3);
+	for (size_t k = 0; k < n; k++)
+		if (k != n / 2)
+			assert_int_equal(put(r, packet(s, 2, k)), 0);
+	for (int i = 3; i < 6; i++)
+		put_picture(r, s, sender_picture(s, false));
+	assert_int_equal(r->frames, 0);
+	assert_int_equal(stats(r).held, 3);
+	assert_int_equal(put(r, packet(s, 2, n / 2)), 0); /* the retransmission */
+	assert_int_equal(r->frames, 4);
+	assert_numbers(r, 0, 4, 2);
+	assert_int_equal(stats(r).dropped, 1);
+	assert_false(cw__vp8_rx_wants_keyframe(r->rx, r->now + 1000, 40));
+	receiver_free(r);
+	sender_free(s);
+}
+
+/* Two pictures lost apart: the first retransmission lets the pictures up to the second gap
+ * be decoded, and the rest wait for the second one. */
+static void two_gaps_are_waited_for_one_after_the_other(void **state)
+{
+	struct sender *s = sender_new(320, 240);
+	struct receiver *r = receiver_new(true);
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		sender_picture(s, false);
+	for (int i = 0; i < 10; i++)
+		if (i != 3 && i != 6)
+			put_picture(r, s, i);
+	assert_int_equal(r->frames, 3);
+	assert_int_equal(stats(r).held, 5);
+	put_picture(r, s, 3);
+	assert_int_equal(r->frames, 6);
+	assert_numbers(r, 0, 6, 0);
+	/* The wait goes on from when picture 7 completed, four pictures of 33 ms ago, rather
+	 * than from when picture 4 did, two pictures before: 100 ms from that are over. */
+	assert_false(poll_at(r, r->now - 4 * 33 + 99, 40));
+	put_picture(r, s, 6);
+	assert_int_equal(r->frames, 10);
+	assert_numbers(r, 0, 10, 0);
+	assert_int_equal(stats(r).dropped, 0);
+	assert_false(poll_at(r, r->now + 1000, 40));
+	receiver_free(r);
+	sender_free(s);
+}
+
+/* A keyframe that completes while pictures wait is decoded at once: what waited before it
+ * is dropped, and what came after it follows. */
+static void a_keyframe_ends_the_wait_at_once(void **state)
+{
+	struct sender *s = sender_new(320, 240);
+	struct receiver *r = receiver_new(true);
+	struct cw__vp8_rx_stats st;
+
+	(void)state;
+	for (int i = 0; i < 12; i++)
+		sender_picture(s, i == 8);
+	assert_true(s->key[8]);
+	for (int i = 0; i < 5; i++)
+		put_picture(r, s, i);
+	put_picture(r, s, 6); /* 5 is lost */
+	put_picture(r, s, 7);
+	put_picture(r, s, 9); /* it came before the keyframe, and waits for it */
+	assert_int_equal(r->frames, 5);
+	assert_int_equal(stats(r).held, 3);
+	put_picture(r, s, 8);
+	assert_int_equal(r->frames, 7);
+	assert_numbers(r, 5, 7, 8);
+	st = stats(r);
+	assert_int_equal(st.dropped, 3);
+	assert_int_equal(st.keyframes, 2);
+	assert_int_equal(put(r, packet(s, 5, 0)), 1); /* too old */
+	assert_false(poll_at(r, r->now + 1000, 40));
+	put_picture(r, s, 10);
+	put_picture(r, s, 11);
+	assert_int_equal(r->frames, 9);
+	assert_numbers(r, 5, 9, 8);
+	assert_int_equal(stats(r).dropped, 3);
+	assert_false(cw__vp8_rx_wants_keyframe(r->rx, r->now, 40));
+	receiver_free(r);
+	sender_free(s);
+}
+
+/* The wait is twice the round trip (a NACK and the one repeating it), 100 ms at least
+ * (and when the round trip is unknown), 500 ms at most. */
+static void the_wait_is_twice_the_round_trip_within_bounds(void **state)
+{
+	static const int rtt[] = {-1, 0, 30, 100, 200, 249, 400, 5000};
+	static const int64_t wait[] = {100, 100, 100, 200, 400, 498, 500, 500};
+	struct sender *s = sender_new(320, 240);
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		sender_picture(s, false);
+	for (size_t c = 0; c < sizeof(rtt) / sizeof(rtt[0]); c++) {
+		struct receiver *r = receiver_new(true);
+		int64_t held_at;
+
+		put_picture(r, s, 0);
+		put_picture(r, s, 1);
+		held_at = r->now;
+		put_picture(r, s, 3); /* 2 is lost */
+		assert_false(poll_at(r, held_at + wait[c] - 1, rtt[c]));
+		assert_int_equal(stats(r).dropped, 0);
+		assert_true(poll_at(r, held_at + wait[c], rtt[c]));
+		assert_int_equal(stats(r).dropped, 2);
+		receiver_free(r);
+	}
+	assert_false(cw__vp8_rx_poll(NULL, 0, 0, NULL, NULL));
+	sender_free(s);
+}
+
+/* A flood of pictures after a lost packet, with no clock to end the wait: it ends when the
+ * held packets would not fit in the store any more, and the stream goes on (as after any
+ * wait given up) to the next keyframe. */
+static void the_held_pictures_never_outgrow_the_slots(void **state)
+{
+	struct sender *s = sender_new(1280, 720);
+	struct receiver *r = receiver_new(true);
+	struct cw__vp8_rx_stats st;
+	size_t packets = 0;
+	int last;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		put_picture(r, s, sender_picture(s, false));
+	sender_picture(s, false); /* picture 3 loses its first packet */
+	for (size_t k = 1; k < packets_of(s, 3); k++)
+		put(r, packet(s, 3, k));
+	/* The packets of 512 sequence numbers and more; put_picture checks each is taken. */
+	for (last = 4; packets < 700; last++) {
+		sender_picture(s, false);
+		packets += packets_of(s, last);
+		put_picture(r, s, last);
+		r->now = 100000; /* the clock stands still */
+	}
+	st = stats(r);
+	assert_int_equal(r->frames, 3);
+	/* What was held fit in the slots after the missing packet. */
+	assert_true(st.held >= 1);
+	assert_true(s->first[4 + st.held] - s->first[3] < 512);
+	assert_true(s->first[4 + st.held + 1] - s->first[3] >= 512);
+	/* Every picture from the lost one on was dropped, one at a time: no restart. */
+	assert_int_equal(st.dropped, (uint64_t)(last - 3));
+	assert_int_equal(put(r, packet(s, 3, 0)), 1);
+	assert_true(cw__vp8_rx_wants_keyframe(r->rx, r->now, 40));
+	put_picture(r, s, sender_picture(s, true));
+	put_picture(r, s, sender_picture(s, false));
+	assert_int_equal(r->frames, 5);
+	assert_numbers(r, 3, 5, last);
 	receiver_free(r);
 	sender_free(s);
 }
@@ -689,6 +921,8 @@ static void without_picture_ids_sequence_numbers_show_a_loss(void **state)
 	for (int i = 7; i < 12; i++) /* picture 6 is lost whole */
 		put_picture(r, s, i);
 	assert_int_equal(r->frames, 6);
+	assert_int_equal(stats(r).held, 5); /* the next sequence number never came */
+	assert_true(poll_at(r, r->now + 100, -1));
 	assert_int_equal(stats(r).dropped, 6);
 	assert_true(cw__vp8_rx_wants_keyframe(r->rx, r->now, 0));
 	receiver_free(r);
@@ -834,6 +1068,7 @@ static void random_packets_do_not_break_the_stream(void **state)
 		for (size_t k = 0; k < packets_of(s, i); k++)
 			put(r, packet(s, i, k));
 		r->now += 1000 / FPS;
+		poll_at(r, r->now, 0);
 		if (i == 29)
 			before = r->frames;
 	}
@@ -881,7 +1116,13 @@ int main(void)
 		cmocka_unit_test(a_lost_packet_stops_decoding_until_a_keyframe),
 		cmocka_unit_test(keyframe_requests_are_rate_limited),
 		cmocka_unit_test(a_late_retransmission_recovers_its_picture),
-		cmocka_unit_test(a_stale_picture_is_dropped_when_a_newer_one_completes),
+		cmocka_unit_test(a_stale_picture_is_dropped_after_the_wait),
+		cmocka_unit_test(a_retransmission_after_later_pictures_decodes_them_all),
+		cmocka_unit_test(a_keyframe_missing_a_packet_is_waited_for),
+		cmocka_unit_test(two_gaps_are_waited_for_one_after_the_other),
+		cmocka_unit_test(a_keyframe_ends_the_wait_at_once),
+		cmocka_unit_test(the_wait_is_twice_the_round_trip_within_bounds),
+		cmocka_unit_test(the_held_pictures_never_outgrow_the_slots),
 		cmocka_unit_test(without_picture_ids_sequence_numbers_show_a_loss),
 		cmocka_unit_test(numbers_wrap_without_a_loss),
 		cmocka_unit_test(a_size_change_is_followed),
