@@ -33,6 +33,7 @@ struct door {
 	pthread_cond_t changed;
 	char ringing[65];     /* answer: the session id of a call ringing us */
 	bool joined, over;    /* the session is joined; the call or session is over */
+	bool closed;	      /* the session was closed: `end` holds its counters */
 	int join_err;	      /* why the join failed */
 	cw_session_stats end; /* the counters as the session closed */
 	cw_tone tone;
@@ -100,7 +101,7 @@ static void on_closed(cw_client *c, cw_session *s, void *arg)
 	(void)c;
 	pthread_mutex_lock(&d->lock);
 	cw_session_get_stats(s, &d->end);
-	d->over = true;
+	d->over = d->closed = true;
 	signal_locked(d);
 }
 
@@ -155,6 +156,11 @@ static bool settled(const struct door *d)
 static bool is_over(const struct door *d)
 {
 	return d->over;
+}
+
+static bool is_closed(const struct door *d)
+{
+	return d->closed;
 }
 
 static int usage(void)
@@ -266,8 +272,9 @@ hang_up:
 		if (cw_end_call_sync(client, cw_call_get_session_id(call), 0, &ended) != 0)
 			cw_cancel_call_sync(client, cw_call_get_session_id(call), 0, NULL);
 		cw_call_unref(ended);
-		wait_until(&d, is_over, JOIN_SLACK_SECONDS);
 	}
+	/* The call's end reaches the call listener before the session is closed. */
+	wait_until(&d, is_closed, JOIN_SLACK_SECONDS);
 	pthread_mutex_lock(&d.lock);
 	printf("stats audio_sent=%llu audio_received=%llu decoded=%llu concealed=%llu "
 	       "video_sent=%llu video_decoded=%llu pictures_seen=%llu\n",

@@ -7,19 +7,17 @@ is read line by line with a deadline (select on the pipe), never with fixed slee
 process a test starts is killed at its end."""
 
 import json
-import math
 import os
 import select
 import shutil
 import signal
 import stat
-import struct
 import subprocess
 import tempfile
 import time
 import unittest
-import wave
 
+import sound
 from harness import ServerTestCase, callwire_bin, free_port, wait_until
 
 CLEAN_ENV = ("CALLWIRE_MASTER_KEY", "CALLWIRE_LISTEN", "CALLWIRE_DATA", "CALLWIRE_KEY",
@@ -602,31 +600,9 @@ class ClientCliTest(ServerTestCase):
 
     # ---- the softphone: call with audio, answer ----
 
-    def read_wav(self, path):
-        """A 48 kHz mono 16-bit WAV file as a list of samples."""
-        with wave.open(path, "rb") as w:
-            self.assertEqual((w.getframerate(), w.getnchannels(), w.getsampwidth()),
-                             (48000, 1, 2))
-            data = w.readframes(w.getnframes())
-        return list(struct.unpack(f"<{len(data) // 2}h", data))
-
-    @staticmethod
-    def dominant(pcm):
-        """The loudest frequency from 200 to 1,500 Hz in 10 Hz steps (Goertzel)."""
-        best, best_f = 0.0, 0
-        for f in range(200, 1501, 10):
-            k = 2 * math.cos(2 * math.pi * f / 48000)
-            s1 = s2 = 0.0
-            for x in pcm:
-                s1, s2 = x + k * s1 - s2, s1
-            p = s1 * s1 + s2 * s2 - k * s1 * s2
-            if p > best:
-                best, best_f = p, f
-        return best_f
-
-    @staticmethod
-    def rms(pcm):
-        return math.sqrt(sum(x * x for x in pcm) / len(pcm)) if pcm else 0.0
+    read_wav = staticmethod(sound.read_wav)
+    dominant = staticmethod(sound.dominant)
+    rms = staticmethod(sound.rms)
 
     def softphone_pair(self, caller_args, callee_args):
         """bob calls alice with media options, alice answers with hers; both record what

@@ -5,31 +5,15 @@ video) until the caller's time is up, and each records what it hears.
 Like ring, the example is built next to the server binary and links the build's
 libcallwire; under the sanitizer build a leak or an error makes it exit non-zero."""
 
-import math
 import os
 import re
-import struct
 import tempfile
-import wave
 
+from sound import dominant, read_wav
 from test_example_ring import Ring
 from wsclient import CallTestCase
 
 TALK_SECONDS = 4
-
-
-def dominant(pcm, rate=48000):
-    """The loudest frequency from 200 to 1,500 Hz in 10 Hz steps (Goertzel)."""
-    best, best_f = 0.0, 0
-    for f in range(200, 1501, 10):
-        k = 2 * math.cos(2 * math.pi * f / rate)
-        s1 = s2 = 0.0
-        for x in pcm:
-            s1, s2 = x + k * s1 - s2, s1
-        p = s1 * s1 + s2 * s2 - k * s1 * s2
-        if p > best:
-            best, best_f = p, f
-    return best_f
 
 
 class DoorphoneExampleTest(CallTestCase):
@@ -62,10 +46,7 @@ class DoorphoneExampleTest(CallTestCase):
         # bob hangs up after TALK_SECONDS; alice sees the call end and stops too.
         for d in (bob, alice):
             self.assertEqual(d.wait(timeout=TALK_SECONDS + 30), 0, d.output())
-        with wave.open(heard, "rb") as w:
-            self.assertEqual((w.getframerate(), w.getnchannels()), (48000, 1))
-            data = w.readframes(w.getnframes())
-        pcm = struct.unpack(f"<{len(data) // 2}h", data)
+        pcm = read_wav(heard)
         self.assertEqual(dominant(pcm[48000:72000]), 440)
         for d in (alice, bob):
             st = self.stats(d)
