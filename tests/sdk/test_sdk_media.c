@@ -68,13 +68,7 @@ static struct ear *ear_new(struct world *w, double freq, unsigned loss)
 	return e;
 }
 
-#define EAR_UPDATE(e, stmt)                                                                        \
-	do {                                                                                       \
-		pthread_mutex_lock(&(e)->m);                                                       \
-		stmt;                                                                              \
-		pthread_cond_broadcast(&(e)->cv);                                                  \
-		pthread_mutex_unlock(&(e)->m);                                                     \
-	} while (0)
+#define EAR_UPDATE(e, stmt) UPDATE_UNDER(&(e)->m, &(e)->cv, stmt)
 
 /* Waits until cond (an expression over e) holds, or fails the test at the deadline. */
 #define EAR_WAIT(e, cond) WAIT_UNDER(&(e)->m, &(e)->cv, cond, DEADLINE_MS)

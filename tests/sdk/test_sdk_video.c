@@ -61,13 +61,7 @@ static struct eye *eye_new(struct world *w, int width, int height)
 	return e;
 }
 
-#define EYE_UPDATE(e, stmt)                                                                        \
-	do {                                                                                       \
-		pthread_mutex_lock(&(e)->m);                                                       \
-		stmt;                                                                              \
-		pthread_cond_broadcast(&(e)->cv);                                                  \
-		pthread_mutex_unlock(&(e)->m);                                                     \
-	} while (0)
+#define EYE_UPDATE(e, stmt) UPDATE_UNDER(&(e)->m, &(e)->cv, stmt)
 
 #define EYE_WAIT(e, cond) WAIT_UNDER(&(e)->m, &(e)->cv, cond, DEADLINE_MS)
 

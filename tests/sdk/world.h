@@ -80,6 +80,15 @@ cw_call *end_sync(struct world *w, struct peer *p, const char *session_id);
 /* The call's participant index of uid, failing the test when there is none. */
 size_t participant_index(const cw_call *call, const char *uid);
 
+/* Runs stmt with m held, then wakes the waiters of cv. */
+#define UPDATE_UNDER(m, cv, stmt)                                                                  \
+	do {                                                                                       \
+		pthread_mutex_lock(m);                                                             \
+		stmt;                                                                              \
+		pthread_cond_broadcast(cv);                                                        \
+		pthread_mutex_unlock(m);                                                           \
+	} while (0)
+
 /* Waits on cv (with m, a pthread mutex) until cond holds, or fails the test after
  * deadline_ms, naming cond. cond is evaluated with m held. */
 #define WAIT_UNDER(m, cv, cond, deadline_ms)                                                       \
