@@ -196,6 +196,8 @@ int cw__media_offer(struct cw_session *s, const char *offer_sdp, char **answerp)
 int cw__media_prepare(struct cw_session *s, char **offerp);
 /* Closes both connections, frees the tracks and the encoder, stops the clock. */
 void cw__media_stop(struct cw_session *s);
+/* The 12 bytes of an RTP header (version 2, no padding, extension or CSRC). */
+void cw__rtp_head(uint8_t *pkt, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc);
 
 /* session_video.c: network thread */
 struct cw_rtp;

@@ -236,20 +236,26 @@ out:
 
 /* ---- the 20 ms clock ---- */
 
+void cw__rtp_head(uint8_t *pkt, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc)
+{
+	pkt[0] = 0x80; /* version 2 */
+	pkt[1] = (uint8_t)((marker ? 0x80 : 0) | pt);
+	pkt[2] = (uint8_t)(seq >> 8);
+	pkt[3] = (uint8_t)seq;
+	for (int i = 0; i < 4; i++) {
+		pkt[4 + i] = (uint8_t)(ts >> (24 - 8 * i));
+		pkt[8 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+	}
+}
+
 static size_t build_audio(struct cw_session *s, const int16_t *pcm, bool marker, uint8_t *pkt,
 			  size_t cap)
 {
 	uint8_t level = cw__audio_level(pcm, CW__AUDIO_FRAME);
 	int n;
 
-	pkt[0] = 0x90; /* version 2, extension */
-	pkt[1] = (uint8_t)((marker ? 0x80 : 0) | CW__PT_OPUS);
-	pkt[2] = (uint8_t)(s->seq >> 8);
-	pkt[3] = (uint8_t)s->seq;
-	for (int i = 0; i < 4; i++) {
-		pkt[4 + i] = (uint8_t)(s->ts >> (24 - 8 * i));
-		pkt[8 + i] = (uint8_t)(s->audio_ssrc >> (24 - 8 * i));
-	}
+	cw__rtp_head(pkt, CW__PT_OPUS, marker, s->seq, s->ts, s->audio_ssrc);
+	pkt[0] |= 0x10; /* an extension follows */
 	/* RFC 8285 one-byte header: 0xBEDE, one word: id and length 0, V and the level. */
 	memcpy(pkt + RTP_HEADER, (const uint8_t[]){0xBE, 0xDE, 0x00, 0x01}, 4);
 	pkt[RTP_HEADER + 4] = CW__EXT_AUDIO_LEVEL << 4;

@@ -107,14 +107,7 @@ static void emit(const uint8_t *payload, size_t len, bool marker, void *arg)
 
 	if (len > CW__VP8_PAYLOAD_MAX)
 		return;
-	pkt[0] = 0x80;
-	pkt[1] = (uint8_t)((marker ? 0x80 : 0) | CW__PT_VP8);
-	pkt[2] = (uint8_t)(s->vseq >> 8);
-	pkt[3] = (uint8_t)s->vseq;
-	for (int i = 0; i < 4; i++) {
-		pkt[4 + i] = (uint8_t)(e->ts >> (24 - 8 * i));
-		pkt[8 + i] = (uint8_t)(s->video_ssrc >> (24 - 8 * i));
-	}
+	cw__rtp_head(pkt, CW__PT_VP8, marker, s->vseq, e->ts, s->video_ssrc);
 	memcpy(pkt + RTP_HEADER, payload, len);
 	if (cw__pc_send_rtp(s->pub.pc, pkt, RTP_HEADER + len, sizeof(pkt), e->now) == 0) {
 		s->vseq++;
