@@ -41,6 +41,10 @@ struct phone {
 	int y4m_w, y4m_h; /* the recording's size; 0 before its first picture */
 	char y4m_id[128]; /* whose video it records */
 	uint64_t y4m_pictures;
+	/* The session's lines wait until the call's line is out (a join can finish before the
+	 * command has printed the call it rang or accepted). */
+	bool shown;
+	json_t *held;
 };
 
 static void emit(json_t *obj)
@@ -53,6 +57,40 @@ static void emit(json_t *obj)
 	}
 	free(text);
 	json_decref(obj);
+}
+
+/* A line of the session or the call: printed now, or held until the call's line is out.
+ * With ph->lock held. */
+static void say_locked(struct phone *ph, json_t *obj)
+{
+	if (!obj)
+		return;
+	if (!ph->shown && ph->held && json_array_append(ph->held, obj) == 0)
+		json_decref(obj);
+	else
+		emit(obj);
+}
+
+static void say(struct phone *ph, json_t *obj)
+{
+	pthread_mutex_lock(&ph->lock);
+	say_locked(ph, obj);
+	pthread_mutex_unlock(&ph->lock);
+}
+
+/* The call's line is out: what waited follows it. */
+static void show_held(struct phone *ph)
+{
+	size_t i;
+	json_t *obj;
+
+	pthread_mutex_lock(&ph->lock);
+	ph->shown = true;
+	json_array_foreach (ph->held, i, obj) {
+		emit(json_incref(obj));
+	}
+	json_array_clear(ph->held);
+	pthread_mutex_unlock(&ph->lock);
 }
 
 static void wake(struct phone *ph)
@@ -130,56 +168,51 @@ static void on_video(cw_session *s, const char *pid, const cw_video_frame *v, vo
 		write_y4m(ph->y4m, v);
 		ph->y4m_pictures++;
 	}
-	pthread_mutex_unlock(&ph->lock);
 	if (news)
-		emit(json_pack("{s:s,s:s,s:i,s:i}", "event", "video", "participantId", pid, "width",
-			       v->width, "height", v->height));
+		say_locked(ph, json_pack("{s:s,s:s,s:i,s:i}", "event", "video", "participantId",
+					 pid, "width", v->width, "height", v->height));
+	pthread_mutex_unlock(&ph->lock);
 }
 
-static void emit_participant(const char *event, const cw_participant *p, const char *key,
-			     const char *value)
+static void say_participant(struct phone *ph, const char *event, const cw_participant *p,
+			    const char *key, const char *value)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s}", "event", event, "participantId",
 			      cw_participant_get_id(p), "uid", cw_participant_get_uid(p));
 	if (o && key)
 		json_object_set_new(o, key, json_string(value));
-	emit(o);
+	say(ph, o);
 }
 
 static void on_joined_p(cw_session *s, const cw_participant *p, void *arg)
 {
 	(void)s;
-	(void)arg;
-	emit_participant("participant_joined", p, NULL, NULL);
+	say_participant(arg, "participant_joined", p, NULL, NULL);
 }
 
 static void on_left_p(cw_session *s, const cw_participant *p, const char *reason, void *arg)
 {
 	(void)s;
-	(void)arg;
-	emit_participant("participant_left", p, "reason", reason);
+	say_participant(arg, "participant_left", p, "reason", reason);
 }
 
 static void on_muted(cw_session *s, const cw_participant *p, const char *kind, bool muted,
 		     void *arg)
 {
 	(void)s;
-	(void)arg;
-	emit_participant(muted ? "muted" : "unmuted", p, "kind", kind);
+	say_participant(arg, muted ? "muted" : "unmuted", p, "kind", kind);
 }
 
 static void on_lost(cw_session *s, void *arg)
 {
 	(void)s;
-	(void)arg;
-	emit(json_pack("{s:s}", "event", "connection_lost"));
+	say(arg, json_pack("{s:s}", "event", "connection_lost"));
 }
 
 static void on_restored(cw_session *s, void *arg)
 {
 	(void)s;
-	(void)arg;
-	emit(json_pack("{s:s}", "event", "connection_restored"));
+	say(arg, json_pack("{s:s}", "event", "connection_restored"));
 }
 
 static void on_session_ended(cw_session *s, const char *reason, void *arg)
@@ -187,7 +220,7 @@ static void on_session_ended(cw_session *s, const char *reason, void *arg)
 	struct phone *ph = arg;
 
 	(void)s;
-	emit(json_pack("{s:s,s:s}", "event", "session_ended", "reason", reason));
+	say(ph, json_pack("{s:s,s:s}", "event", "session_ended", "reason", reason));
 	pthread_mutex_lock(&ph->lock);
 	keep_stats_locked(ph);
 	ph->closed = true;
@@ -229,9 +262,9 @@ static void joined(struct phone *ph, cw_session *s, int err, const char *message
 		fprintf(stderr, "callwire: %s: %s (joining the session)\n", cw_err_name(err),
 			message);
 	else
-		emit(json_pack("{s:s,s:s,s:s}", "event", "joined", "sessionId",
-			       cw_session_get_id(s), "participantId",
-			       cw_session_get_participant_id(s)));
+		say(ph,
+		    json_pack("{s:s,s:s,s:s}", "event", "joined", "sessionId", cw_session_get_id(s),
+			      "participantId", cw_session_get_participant_id(s)));
 	pthread_mutex_lock(&ph->lock);
 	ph->joined = !err;
 	ph->join_err = err;
@@ -287,8 +320,8 @@ static void on_call_over(cw_client *c, cw_call *call, void *arg)
 			      : st == CW_STATUS_UNANSWERED ? CLI_EXIT_UNANSWERED
 			      : st == CW_STATUS_CANCELLED  ? CLI_EXIT_CANCELLED
 							   : CLI_EXIT_OK;
-		emit(json_pack("{s:s,s:s,s:s}", "event", "call_over", "sessionId", ph->sid,
-			       "status", cw_call_status_str(st)));
+		say_locked(ph, json_pack("{s:s,s:s,s:s}", "event", "call_over", "sessionId",
+					 ph->sid, "status", cw_call_status_str(st)));
 	}
 	pthread_mutex_unlock(&ph->lock);
 	wake(ph);
@@ -348,6 +381,7 @@ static int phone_open(struct phone *ph, const struct phone_opts *o, const struct
 		return CLI_EXIT_ERROR;
 	}
 	ph->waiting = true;
+	ph->held = json_array();
 	if (o->audio_in && cw_wav_source_open(&ph->source, o->audio_in, o->loop) != 0) {
 		fprintf(stderr, "callwire: %s: %s\n", o->audio_in, cw_last_error_message());
 		return CLI_EXIT_ERROR;
@@ -371,6 +405,7 @@ static int phone_finish(struct phone *ph, int rc)
 {
 	cw_client_free(ph->client);
 	ph->client = NULL;
+	show_held(ph);
 	if (ph->have_stats) {
 		const cw_session_stats *st = &ph->stats;
 		json_t *o = json_pack(
@@ -414,6 +449,7 @@ static int phone_finish(struct phone *ph, int rc)
 	cw_wav_source_free(ph->source);
 	if (ph->waiting)
 		cli_waiter_close(&ph->waiter);
+	json_decref(ph->held);
 	pthread_mutex_destroy(&ph->lock);
 	return rc;
 }
@@ -467,6 +503,7 @@ static int phone_in_call(struct phone *ph, int err, cw_call *call)
 	if (!cw_call_is_active(call)) /* busy already (autoBusy) */
 		on_call_over(ph->client, call, ph);
 	cli_print_call(call);
+	show_held(ph);
 	cw_call_unref(call);
 	phone_wait(ph);
 	hang_up(ph);
@@ -564,6 +601,7 @@ static int phone_join(const struct cli_common *common, const char *session_id,
 
 	if ((rc = phone_open(&ph, o, common, NULL)) != 0)
 		return phone_finish(&ph, rc);
+	show_held(&ph); /* no call to print first */
 	cw_session_settings_init(&settings);
 	settings.audio_only = !phone_video(o);
 	err = cw_session_new(&s, ph.client, session_id, NULL, &settings);

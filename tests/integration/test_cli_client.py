@@ -619,6 +619,9 @@ class ClientCliTest(ServerTestCase):
             self.assertEqual(joined["sessionId"], call["sessionId"])
         for p in (a, b):
             self.assertEqual(p.wait(timeout=30), EXIT_OK, f"{p.args}: {p.stderr()}")
+            # The call comes first, whenever the join finished.
+            self.assertNotIn("event", p.lines[0], p.lines)
+            self.assertEqual(p.lines[1]["event"], "joined", p.lines)
         return b.lines, a.lines, self.read_wav(heard_b), self.read_wav(heard_a)
 
     def stats(self, lines):
