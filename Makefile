@@ -68,8 +68,9 @@ bench-sfu: build
 	BUILD=$(BUILD) bench/run-sfu
 
 # What one C client (libcallwire, `callwire call` and `answer`) costs in a two-party audio
-# call and in a video call (640x480 at 30 pictures/s both ways): BENCHMARKS.md's client
-# section. About a minute and a half.
+# call and in a video call (640x480 at 30 pictures/s both ways), and the same audio call
+# between two doorphones (examples/doorphone.c, libcallwire alone) against the floors of
+# its resident memory: BENCHMARKS.md's client section. About two minutes.
 bench-sdk: build
 	BUILD=$(BUILD) bench/run-sdk
 

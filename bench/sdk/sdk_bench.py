@@ -1,24 +1,39 @@
 """bench/sdk/sdk_bench.py: what one C client (libcallwire, through the `callwire` softphone
-commands) costs in a two-party audio call and in a two-party video call. bench/run-sdk runs
-it; it writes bench/results/sdk.json, sdk.md and, with valgrind, sdk-callgrind.txt (the
-audio call) and sdk-video-callgrind.txt (the video call).
+commands and through examples/doorphone.c) costs in a two-party audio call and in a
+two-party video call. bench/run-sdk runs it; it writes bench/results/sdk.json, sdk.md and,
+with valgrind, sdk-callgrind.txt (the audio call) and sdk-video-callgrind.txt (the video
+call).
 
 A fresh server (`callwire serve`), an app and two users over REST, both logged in with
-`callwire login`. Then two calls, one after the other, alike but for the video:
+`callwire login`. Then three calls, one after the other:
 
 - audio: alice runs `callwire answer --tone 880` and bob `callwire call alice --tone 440`,
   each recording what it hears;
-- video: the same, and both send libcallwire's test pattern (`--video-pattern 640x480`:
-  VP8 at 30 pictures a second) and decode the other's; no Y4M recording (that would be
-  writing 13.8 MB/s to disk), the stats line counts the pictures.
+- the same audio call between two doorphones (`doorphone URL APP alice AUTH_KEY --answer
+  --tone 880 --record …` and `… bob … --call alice --tone 440 --record …`), DOOR_DURATION
+  long: the client a device would run, linking libcallwire and its codecs and crypto only,
+  where `callwire` is also the server and maps some 45 shared libraries a client never
+  uses. The memory goal is stated against it. Alongside it, the floors of its resident
+  memory: bench/sdk/crypto_floor.c (hashes a string with SHA-256 through EVP, then waits:
+  any OpenSSL 3 client's floor; again with --no-hash, libcrypto loaded but not used) and
+  bench/sdk/libc_floor.c (just waits: any dynamically linked program's floor);
+- video: the callwire clients again, both sending libcallwire's test pattern
+  (`--video-pattern 640x480`: VP8 at 30 pictures a second) and decoding the other's; no
+  Y4M recording (that would be writing 13.8 MB/s to disk), the stats line counts the
+  pictures.
 
 Over a steady window (from WARMUP seconds after both printed {"event":"joined"} to 1 s
 before the first hangs up) each client process is measured from /proc: utime + stime of
 every thread (/proc/PID/stat, clock ticks) over the window's wall time, the same from
 /proc/PID/task/*/schedstat (nanoseconds, a cross-check of the ticks' 10 ms resolution),
-VmRSS sampled every 0.2 s and VmHWM, context switches. The server is measured the same
-way, as the same run's context, and its /metrics counters give the bytes the clients sent
-it over the window. The same-run references: the codecs alone with the client's settings,
+VmRSS sampled every 0.2 s and VmHWM, and at the window's end RssAnon and RssFile
+(/proc/PID/status), Pss and the private pages (USS: Private_Clean + Private_Dirty, from
+/proc/PID/smaps_rollup), context switches. Of alice in the first two calls and of the floor
+references, /proc/PID/smaps at the window's end gives the resident pages per mapped file
+(Rss, Pss, and the executable segment's size and resident part) and the anonymous ones
+together. The pages are measured as they are: nothing is dropped or advised away. The
+server is measured the same way, as the same run's context, and its /metrics counters give
+the bytes the clients sent it over the window. The same-run references: the codecs alone with the client's settings,
 paced like a call alongside it over the same window and measured the same way
 (bench/sdk/opus_ref.c for the audio call; vp8_ref.c and opus_ref.c for the video call),
 and afterwards back to back; and a shorter call of each kind with alice under callgrind,
@@ -27,16 +42,18 @@ instructions, which other processes of the machine cannot blur. Valgrind's clien
 keep 30 pictures/s at 640x480, so of the video call's callgrind run only the instructions
 per picture are reported.
 
-Environment: CALLWIRE (the binary), OPUS_REF and VP8_REF (the references, optional), TMPD,
-RESULTS, ROOT; DURATION (20), WARMUP (2), GRIND_DURATION (12; 0: skip callgrind of the
-audio call), VIDEO_DURATION (DURATION), VIDEO_SIZE (640x480), GRIND_VIDEO_DURATION (12;
-0: skip callgrind of the video call and of vp8_ref), COMMIT."""
+Environment: CALLWIRE (the binary), DOORPHONE (optional: no doorphone call without it),
+OPUS_REF, VP8_REF, CRYPTO_FLOOR and LIBC_FLOOR (the references, optional), TMPD, RESULTS,
+ROOT; DURATION (20), WARMUP (2), DOOR_DURATION (DURATION, whole seconds), GRIND_DURATION
+(12; 0: skip callgrind of the audio call), VIDEO_DURATION (DURATION), VIDEO_SIZE (640x480),
+GRIND_VIDEO_DURATION (12; 0: skip callgrind of the video call and of vp8_ref), COMMIT."""
 
 import datetime
 import json
 import math
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -54,9 +71,14 @@ results = os.environ["RESULTS"]
 callwire = os.environ["CALLWIRE"]
 opus_ref = os.environ.get("OPUS_REF", "")
 vp8_ref = os.environ.get("VP8_REF", "")
+doorphone = os.environ.get("DOORPHONE", "")
+crypto_floor = os.environ.get("CRYPTO_FLOOR", "")
+libc_floor = os.environ.get("LIBC_FLOOR", "")
 duration = float(os.environ.get("DURATION", "20"))
 warmup = float(os.environ.get("WARMUP", "2"))
 grind_duration = float(os.environ.get("GRIND_DURATION", "12"))
+# doorphone --seconds takes whole seconds.
+door_duration = int(float(os.environ.get("DOOR_DURATION", "") or duration))
 video_duration = float(os.environ.get("VIDEO_DURATION", "") or duration)
 video_size = os.environ.get("VIDEO_SIZE", "640x480")
 grind_video_duration = float(os.environ.get("GRIND_VIDEO_DURATION", "12"))
@@ -122,6 +144,83 @@ def status(pid):
     return out
 
 
+def rollup(pid):
+    """Rss, Pss (anonymous and file apart) and the private pages of pid, in kB, from
+    /proc/PID/smaps_rollup; uss_kb is Private_Clean + Private_Dirty."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("Rss", "Pss", "Pss_Anon", "Pss_File", "Shared_Clean", "Shared_Dirty",
+                         "Private_Clean", "Private_Dirty"):
+                    out[k] = int(v.split()[0])
+    except OSError:
+        return {}
+    out["Uss"] = out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)
+    return out
+
+
+MAPPING = re.compile(r"^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$")
+
+
+def smaps_by_file(pid):
+    """Resident memory of pid per mapped file, from /proc/PID/smaps: for each file (by its
+    name) Rss, Pss and private kB summed over its mappings, and the size and resident part
+    of its executable (r-x) mappings; every mapping not of a file (the heap, thread stacks,
+    malloc's arenas, [vdso] …) summed as one entry, "anonymous", with its parts by name.
+    Sorted by Rss, largest first."""
+    files, anon_parts = {}, {}
+    cur = None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                m = MAPPING.match(line)
+                if m:
+                    perms, path = m.group(1), m.group(2).strip()
+                    if path.startswith("/"):
+                        name = os.path.basename(path.removesuffix(" (deleted)"))
+                        kind = "file"
+                    else:
+                        name, kind = "anonymous", "anon"
+                        part = path or "[unnamed]"
+                        anon_parts.setdefault(part, 0)
+                    e = files.setdefault(name, {"name": name, "kind": kind, "rss_kb": 0,
+                                                "pss_kb": 0, "private_kb": 0, "size_kb": 0,
+                                                "text_size_kb": 0, "text_rss_kb": 0})
+                    cur = (e, "x" in perms and kind == "file", None if kind == "file" else part)
+                    continue
+                k, _, v = line.partition(":")
+                if cur is None or k not in ("Size", "Rss", "Pss", "Private_Clean",
+                                            "Private_Dirty"):
+                    continue
+                e, text, part = cur
+                kb = int(v.split()[0])
+                if k == "Size":
+                    e["size_kb"] += kb
+                    if text:
+                        e["text_size_kb"] += kb
+                elif k == "Rss":
+                    e["rss_kb"] += kb
+                    if text:
+                        e["text_rss_kb"] += kb
+                    if part is not None:
+                        anon_parts[part] += kb
+                elif k == "Pss":
+                    e["pss_kb"] += kb
+                else:
+                    e["private_kb"] += kb
+    except OSError:
+        return None
+    out = sorted(files.values(), key=lambda e: -e["rss_kb"])
+    for e in out:
+        if e["kind"] == "anon":
+            e["rss_kb_by_name"] = {k: v for k, v in sorted(anon_parts.items(),
+                                                           key=lambda kv: -kv[1]) if v}
+            del e["text_size_kb"], e["text_rss_kb"]
+    return out
+
+
 class Probe:
     """A process's CPU over a window and its memory sampled through it."""
 
@@ -158,6 +257,7 @@ class Probe:
         self.threads1 = threads(self.pid)
         self.switches1 = self.switches()
         self.sample()
+        self.rollup = rollup(self.pid)
 
     def report(self):
         wall = self.t1 - self.t0
@@ -184,8 +284,13 @@ class Probe:
             "rss_kb_steady_mean": round(statistics.mean(s["VmRSS"] for s in self.rss)),
             "rss_kb_min": min(s["VmRSS"] for s in self.rss),
             "rss_kb_max": max(s["VmRSS"] for s in self.rss),
+            "rss_kb_end": last["VmRSS"],
             "rss_anon_kb": last.get("RssAnon"),
             "rss_file_kb": last.get("RssFile"),
+            "pss_kb": self.rollup.get("Pss"),
+            "pss_anon_kb": self.rollup.get("Pss_Anon"),
+            "pss_file_kb": self.rollup.get("Pss_File"),
+            "uss_kb": self.rollup.get("Uss"),
             "hwm_kb": last["VmHWM"],
             "samples": len(self.rss),
             "context_switches_per_s": round(
@@ -242,6 +347,7 @@ def setup(base, data):
                            capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
             fail(f"callwire login {uid} failed ({r.returncode}): {r.stderr.strip()}")
+    return app
 
 
 def media_counters(base):
@@ -263,14 +369,37 @@ def media_counters(base):
 
 # ---- the clients ----
 
-class Client:
-    """One softphone command; its stdout read line by line, each JSON line timed. tag names
-    its stderr file (each call's apart); the session file is the user's."""
+def door_line(line):
+    """A doorphone's line as the event a softphone command would print: "logged in as U",
+    "call SID", "joined", "stats k=v …"; None for another."""
+    if line.startswith("logged in as "):
+        return {"event": "loggedIn"}
+    if line.startswith("call "):
+        return {"event": "call", "sessionId": line[5:]}
+    if line == "joined":
+        return {"event": "joined"}
+    if line.startswith("stats "):
+        o = {"event": "stats"}
+        for kv in line[6:].split():
+            k, _, v = kv.partition("=")
+            o[k] = int(v) if v.isdigit() else v
+        return o
+    return None
 
-    def __init__(self, name, args, tag, wrapper=()):
+
+class Client:
+    """One softphone command (or, with door, a doorphone: args its whole command line but
+    the program); its stdout read line by line, each line timed. tag names its stderr file
+    (each call's apart); the session file is the user's."""
+
+    def __init__(self, name, args, tag, wrapper=(), door=False):
         self.name = name
-        self.argv = list(wrapper) + [callwire] + args + ["--session",
-                                                         os.path.join(tmp, name + ".json")]
+        if door:
+            self.argv = [doorphone] + args
+        else:
+            self.argv = list(wrapper) + [callwire] + args + [
+                "--session", os.path.join(tmp, name + ".json")]
+        self.door = door
         self.err_path = os.path.join(tmp, f"{name}-{tag}.err")
         self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
                                   stderr=open(self.err_path, "w"), text=True)
@@ -283,8 +412,10 @@ class Client:
     def _read(self):
         for line in self.p.stdout:
             try:
-                o = json.loads(line)
+                o = door_line(line.rstrip("\n")) if self.door else json.loads(line)
             except ValueError:
+                o = None
+            if o is None:
                 o = {"unparsed": line.rstrip("\n")}
             with self.lock:
                 self.lines.append(o)
@@ -300,6 +431,16 @@ class Client:
                     return None
                 self.lock.wait(min(left, 0.1))
             return self.joined
+
+    def wait_event(self, event, deadline):
+        """Whether the client printed event before the deadline."""
+        with self.lock:
+            while not any(o.get("event") == event for o in self.lines):
+                left = deadline - time.monotonic()
+                if left <= 0 or self.p.poll() is not None:
+                    return False
+                self.lock.wait(min(left, 0.1))
+            return True
 
     def finish(self, timeout):
         try:
@@ -376,15 +517,45 @@ def runnable(path):
 
 # ---- (a) a call, natively ----
 
-def native_call(kind, server, base):
+def start_floor(name, argv):
+    """A floor reference, started and waited for until it printed its line (it then waits
+    on its stdin, which closing ends it); None when it is not there or failed."""
+    if not runnable(argv[0]):
+        return None
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    procs.append(p)
+    if not p.stdout.readline():
+        log(f"{name} did not start")
+        p.kill()
+        p.wait()
+        return None
+    return p
+
+
+def native_call(kind, server, base, app=None):
     """A two-party call of kind "audio" or "video", both clients and the server measured
-    over the window, with the codecs alone paced alongside."""
+    over the window, with the codecs alone paced alongside. With app (audio only), the
+    clients are doorphones logging in with the app's auth key, and the floor references
+    run alongside; alice's resident memory per mapped file is taken at the window's end."""
     dur = duration if kind == "audio" else video_duration
-    alice_wav = os.path.join(tmp, f"alice-heard-{kind}.wav")
-    bob_wav = os.path.join(tmp, f"bob-heard-{kind}.wav")
-    alice = Client("alice", ["answer"] + media_args(kind, "880", alice_wav, dur), kind)
-    bob = Client("bob", ["call", "alice"] + media_args(kind, "440", bob_wav, dur), kind)
+    tag = kind
+    if app:
+        dur, tag = door_duration, "door"
+    alice_wav = os.path.join(tmp, f"alice-heard-{tag}.wav")
+    bob_wav = os.path.join(tmp, f"bob-heard-{tag}.wav")
     deadline = time.monotonic() + JOIN_DEADLINE
+    if app:
+        def door(uid, role, tone, wav):
+            return Client(uid, [base, app["appId"], uid, app["authKey"]] + role +
+                          ["--tone", tone, "--record", wav, "--seconds", str(dur)], tag, door=True)
+        alice = door("alice", ["--answer"], "880", alice_wav)
+        # alice must be online before bob rings her: her "logged in as" line.
+        if not alice.wait_event("loggedIn", deadline):
+            fail(f"doorphone alice did not log in: {alice.finish(5)}")
+        bob = door("bob", ["--call", "alice"], "440", bob_wav)
+    else:
+        alice = Client("alice", ["answer"] + media_args(kind, "880", alice_wav, dur), kind)
+        bob = Client("bob", ["call", "alice"] + media_args(kind, "440", bob_wav, dur), kind)
     ja, jb = alice.wait_joined(deadline), bob.wait_joined(deadline)
     if ja is None or jb is None:
         fail(f"{kind} call: a client did not join: alice {alice.finish(5)}, bob {bob.finish(5)}")
@@ -404,6 +575,15 @@ def native_call(kind, server, base):
     for n, p in refs.items():
         procs.append(p)
         probes[n] = Probe(n, p.pid)
+    floors = {}
+    if app:
+        for n, argv in (("crypto_floor", [crypto_floor]),
+                        ("crypto_floor_no_hash", [crypto_floor, "--no-hash"]),
+                        ("libc_floor", [libc_floor])):
+            p = start_floor(n, argv)
+            if p:
+                floors[n] = p
+                probes[n] = Probe(n, p.pid)
     sleep_until(t0)
     m0 = media_counters(base)
     for p in probes.values():
@@ -416,12 +596,26 @@ def native_call(kind, server, base):
     for p in probes.values():
         p.stop()
     m1 = media_counters(base)
+    by_file = {}
+    if kind == "audio":
+        for n in ["alice"] + list(floors):
+            by_file[n] = smaps_by_file(probes[n].pid)
+    for p in floors.values():
+        p.stdin.close()
+        p.wait()
     out = {"alice": alice.finish(30), "bob": bob.finish(30)}
     for name, c in out.items():
         if c["rc"] != 0 or not c["stats"]:
-            fail(f"{kind} call: {name} failed: {c}")
+            fail(f"{tag} call: {name} failed: {c}")
+    out["alice"]["heard"] = heard(alice_wav, 440, 880)
+    out["bob"]["heard"] = heard(bob_wav, 880, 440)
+    for name, c in out.items():
+        if app and c["stats"].get("decoded", 0) <= 0:
+            fail(f"{tag} call: {name} decoded nothing: {c}")
     for n, p in probes.items():
         out.setdefault(n, {})["measure"] = p.report()
+    for n, b in by_file.items():
+        out[n]["by_file"] = b
     for n, p in refs.items():
         if n == "vp8_paced":
             try:
@@ -434,8 +628,6 @@ def native_call(kind, server, base):
         else:
             p.kill()
             p.wait()
-    out["alice"]["heard"] = heard(alice_wav, 440, 880)
-    out["bob"]["heard"] = heard(bob_wav, 880, 440)
     if kind == "video":
         out["alice"]["saw"] = saw(out["alice"], dur)
         out["bob"]["saw"] = saw(out["bob"], dur)
@@ -637,21 +829,30 @@ def main():
     server, base = start_server(data)
     calls, cgs = {}, {}
     try:
-        setup(base, data)
-        for kind in ("audio", "video"):
-            dur = duration if kind == "audio" else video_duration
+        app = setup(base, data)
+        # The doorphones' call right after the callwire clients' audio call, so that the
+        # two compare over neighbouring windows.
+        for kind in ("audio", "door", "video"):
+            if kind == "door" and not runnable(doorphone):
+                log("no doorphone: no doorphone call, and the memory goal is the "
+                    "callwire clients'")
+                continue
+            dur = {"audio": duration, "door": door_duration, "video": video_duration}[kind]
             log(f"{kind} call: alice answers with a 880 Hz tone, bob calls with 440 Hz"
                 + (f", both send the test pattern at {video_size}" if kind == "video" else "")
-                + f", {dur:g} s")
-            call = calls[kind] = native_call(kind, server, base)
-            for n in ("alice", "bob", "server", "opus_paced", "vp8_paced"):
+                + (", both doorphones" if kind == "door" else "") + f", {dur:g} s")
+            call = calls[kind] = (native_call("audio", server, base, app) if kind == "door"
+                                  else native_call(kind, server, base))
+            for n in ("alice", "bob", "server", "opus_paced", "vp8_paced", "crypto_floor",
+                      "crypto_floor_no_hash", "libc_floor"):
                 if n not in call:
                     continue
                 m = call[n]["measure"]
                 log(f"  {n}: {100 * m['cpu_of_one_core']:.2f} % of a core "
                     f"({m['cpu_ticks']} ticks in {m['window_s']} s; schedstat "
                     f"{100 * m['cpu_of_one_core_schedstat']:.2f} %), RSS "
-                    f"{m['rss_kb_steady_mean']} kB, peak {m['hwm_kb']} kB")
+                    f"{m['rss_kb_steady_mean']} kB, peak {m['hwm_kb']} kB, Pss "
+                    f"{m['pss_kb']} kB, USS {m['uss_kb']} kB")
         ref = reference(opus_ref, [[f"{duration:g}", hz] for hz in ("440", "880", "440")],
                         "cpu_per_s")
         if ref:
@@ -744,8 +945,11 @@ def audio_rows(call, ref, cg, goals):
             f"file-backed (libraries) {mb(a['rss_file_kb'])} / {mb(b['rss_file_kb'])}"),
         row("resident, peak (VmHWM)", mb(a["hwm_kb"]), mb(b["hwm_kb"]),
             mb(mean2(a, b, "hwm_kb")),
-            "< 8 MB — " + ("met" if goals["resident_under_8MB"]["met"] else "**not met**"), ""),
-    ]
+            "< 8 MB: the doorphone's, below"
+            if goals["resident_under_8MB"]["measured_on"] == "doorphone" else
+            "< 8 MB — " + ("met" if goals["resident_under_8MB"]["met"] else "**not met**"),
+            "`callwire` is also the server and maps some 45 shared libraries"),
+    ] + memory_rows(a, b, 1)
     pc = call.get("opus_paced", {}).get("measure")
     # utime and stime apart are in the JSON, not here: the kernel charges each 10 ms tick
     # to one or the other by where it lands, and two identical clients waking every 20 ms
@@ -787,6 +991,139 @@ def audio_rows(call, ref, cg, goals):
     return rows
 
 
+def memory_rows(a, b, gap, ref=None):
+    """The Pss and USS rows of two clients, gap empty cells between the mean and the last
+    cell; with ref (two other clients' measures) the last cell gives their mean."""
+    if a.get("pss_kb") is None or b.get("pss_kb") is None:
+        return []
+    pss_note = (f"anonymous {mb(a['pss_anon_kb'])} / {mb(b['pss_anon_kb'])}, files "
+                f"{mb(a['pss_file_kb'])} / {mb(b['pss_file_kb'])}")
+    uss_note = "what ending the process would free"
+    if ref:
+        pss_note = mb(mean2(ref[0], ref[1], "pss_kb"))
+        uss_note = mb(mean2(ref[0], ref[1], "uss_kb"))
+    return [
+        row("proportional (Pss: each shared page ÷ its sharers; the window's end)",
+            mb(a["pss_kb"]), mb(b["pss_kb"]), mb(mean2(a, b, "pss_kb")), *[""] * gap, pss_note),
+        row("private (USS: Private_Clean + Private_Dirty; the window's end)", mb(a["uss_kb"]),
+            mb(b["uss_kb"]), mb(mean2(a, b, "uss_kb")), *[""] * gap, uss_note),
+    ]
+
+
+def door_rows(door, call, goals):
+    """The doorphones' audio call against the callwire clients' of the same run."""
+    a, b = door["alice"]["measure"], door["bob"]["measure"]
+    ca, cb = call["alice"]["measure"], call["bob"]["measure"]
+    srv = door["server"]["measure"]
+    mean_ns = mean2(a, b, "cpu_of_one_core_schedstat")
+    c_ns = mean2(ca, cb, "cpu_of_one_core_schedstat")
+    g = goals["resident_under_8MB"]
+    rows = [
+        "| measure | alice (`doorphone --answer`) | bob (`doorphone --call alice`) | mean | goal "
+        "| same run: the `callwire` clients (mean), references |",
+        "|---|---|---|---|---|---|",
+        row("CPU, of one core (utime+stime ticks ÷ wall)", pct(a["cpu_of_one_core"]),
+            pct(b["cpu_of_one_core"]), pct(mean2(a, b, "cpu_of_one_core")),
+            "< 3 % — " + ("met" if goals["cpu_under_3pct_of_a_core"]["doorphone_worst"]
+                          < GOAL_CPU else "**not met**"),
+            f"{pct(mean2(ca, cb, 'cpu_of_one_core'))}; {a['cpu_ticks']} and {b['cpu_ticks']} "
+            f"ticks of 10 ms in {a['window_s']} s"),
+        row("CPU, of one core (schedstat, ns)", pct(a["cpu_of_one_core_schedstat"]),
+            pct(b["cpu_of_one_core_schedstat"]), pct(mean_ns), "",
+            f"{pct(c_ns)}: a doorphone is {mean_ns / c_ns:.2f}× a `callwire` client; waited "
+            f"for a CPU: {pct(a['waited_for_cpu_share'])} and {pct(b['waited_for_cpu_share'])} "
+            f"of the window"),
+        row("resident, steady (VmRSS, mean of the window)", mb(a["rss_kb_steady_mean"]),
+            mb(b["rss_kb_steady_mean"]), mb(mean2(a, b, "rss_kb_steady_mean")), "",
+            mb(mean2(ca, cb, "rss_kb_steady_mean"))),
+        row("resident, peak (VmHWM)", mb(a["hwm_kb"]), mb(b["hwm_kb"]),
+            mb(mean2(a, b, "hwm_kb")), "< 8 MB — " + ("met" if g["met"] else "**not met**"),
+            mb(mean2(ca, cb, "hwm_kb"))),
+        row("of which anonymous (RssAnon) / file-backed (RssFile)",
+            f"{mb(a['rss_anon_kb'])} / {mb(a['rss_file_kb'])}",
+            f"{mb(b['rss_anon_kb'])} / {mb(b['rss_file_kb'])}", "", "",
+            f"{mb(mean2(ca, cb, 'rss_anon_kb'))} / {mb(mean2(ca, cb, 'rss_file_kb'))}"),
+    ] + memory_rows(a, b, 1, (ca, cb)) + [
+        row("context switches per second (every thread)",
+            f"{a['context_switches_per_s']:.0f}", f"{b['context_switches_per_s']:.0f}",
+            f"{mean2(a, b, 'context_switches_per_s'):.0f}", "",
+            f"{mean2(ca, cb, 'context_switches_per_s'):.0f}"),
+    ]
+    pc = door.get("opus_paced", {}).get("measure")
+    cpc = call.get("opus_paced", {}).get("measure")
+    if pc:
+        note = (f"opus_ref --paced; a doorphone is {mean_ns / pc['cpu_of_one_core_schedstat']:.2f}"
+                f"× that")
+        if cpc:
+            note += (f" (a `callwire` client, in its window: "
+                     f"{c_ns / cpc['cpu_of_one_core_schedstat']:.2f}×)")
+        rows.append(row("the codec alone, paced at 50 frames/s, this window (schedstat)", "",
+                        "", pct(pc["cpu_of_one_core_schedstat"]), "", note))
+    rows.append(row("server CPU, of one core (same window)", "", "", pct(srv["cpu_of_one_core"]),
+                    "", f"RSS {mb(srv['rss_kb_steady_mean'])}"))
+    return rows
+
+
+PROGRAMS = ("callwire", "doorphone", "crypto_floor", "libc_floor")
+
+
+def by_file_key(e):
+    """A mapping's row name: the program's own file under one name for every program."""
+    return "(the program itself)" if e["name"] in PROGRAMS else e["name"]
+
+
+def memory_table(mem):
+    """Resident kB per mapped file of the doorphone, the callwire client and the floors."""
+    cols = [(k, t) for k, t in (
+        ("doorphone_alice", "doorphone"), ("callwire_alice", "`callwire answer`"),
+        ("crypto_floor", "crypto_floor"), ("crypto_floor_no_hash", "crypto_floor --no-hash"),
+        ("libc_floor", "libc_floor")) if mem.get(k)]
+    tables = {k: {by_file_key(e): e for e in mem[k]["by_file"]} for k, _ in cols}
+    # The doorphone's largest files, then the callwire client's largest of the others
+    # (the libraries a client does not need).
+    names = []
+    for k, n in (("doorphone_alice", 12), ("callwire_alice", 6)):
+        if k not in tables:
+            continue
+        mine = [name for name, e in sorted(tables[k].items(), key=lambda kv: -kv[1]["rss_kb"])
+                if name not in names and name != "anonymous"]
+        names += mine[:n]
+    door = "doorphone_alice" in tables
+
+    def cell(k, name, what):
+        e = tables[k].get(name)
+        return f"{e[what]:,}" if e else "–"
+
+    head = ["mapping"]
+    for k, t in cols:
+        head += [f"{t} Rss", f"{t} Pss", f"{t} private"] if k == "doorphone_alice" else [
+            f"{t} Rss", f"{t} Pss"] if k == "callwire_alice" else [f"{t} Rss"]
+    rows = [row(*head), "|" + "---|" * len(head)]
+
+    def line(label, fn):
+        cells = [label]
+        for k, _ in cols:
+            whats = (("rss_kb", "pss_kb", "private_kb") if k == "doorphone_alice" else
+                     ("rss_kb", "pss_kb") if k == "callwire_alice" else ("rss_kb",))
+            cells += [fn(k, w) for w in whats]
+        return row(*cells)
+
+    for name in names + ["anonymous"]:
+        label = ("anonymous (heap, thread stacks, malloc arenas)" if name == "anonymous"
+                 else f"`{name}`" if not name.startswith("(") else name)
+        rows.append(line(label, lambda k, w, n=name: cell(k, n, w)))
+
+    def others(k, w):
+        rest = [e for n, e in tables[k].items() if n not in names and n != "anonymous"]
+        return f"{sum(e[w] for e in rest):,} ({len(rest)} files)" if rest else "–"
+
+    def total(k, w):
+        return f"**{sum(e[w] for e in tables[k].values()):,}**"
+    rows.append(line("the other mapped files", others))
+    rows.append(line("**total**, kB (Rss: = VmRSS)", total))
+    return rows, door
+
+
 def video_rows(call, audio, vref, cg, rcg, audio_cg):
     a, b = call["alice"]["measure"], call["bob"]["measure"]
     srv = call["server"]["measure"]
@@ -822,6 +1159,7 @@ def video_rows(call, audio, vref, cg, rcg, audio_cg):
                if call.get("vp8_paced", {}).get("measure") else "")),
         row("resident, peak (VmHWM)", mb(a["hwm_kb"]), mb(b["hwm_kb"]),
             mb(mean2(a, b, "hwm_kb")), ""),
+    ] + memory_rows(a, b, 0) + [
         row("context switches per second (every thread)",
             f"{a['context_switches_per_s']:.0f}", f"{b['context_switches_per_s']:.0f}",
             f"{mean2(a, b, 'context_switches_per_s'):.0f}",
@@ -897,6 +1235,80 @@ def video_rows(call, audio, vref, cg, rcg, audio_cg):
     return rows
 
 
+def door_md(door, call, goals, mem):
+    """The doorphones' section of sdk.md: their call, the memory goal, where the resident
+    memory is."""
+    a = door["alice"]["measure"]
+    g = goals["resident_under_8MB"]
+
+    def stats(n):
+        s = door[n]["stats"]
+        h = door[n]["heard"]
+        counters = (f"sent {s.get('audio_sent')}, received {s.get('audio_received')}, decoded "
+                    f"{s.get('decoded')}, concealed {s.get('concealed')}")
+        return (f"{n}: {counters}; heard {h['want_hz']} Hz: {'yes' if h['ok'] else 'NO'} "
+                f"({h['want_over_other']}× the other tone's power)")
+    md = [
+        "", "## The same audio call between two doorphones (libcallwire alone)", "",
+        f"`examples/doorphone.c`, statically linked with `libcallwire.a` (sha256 "
+        f"{door_sha_of()}…): the client a device runs, mapping only libwebsockets, OpenSSL, "
+        f"jansson, libopus, libvpx, zlib, libcap, libm and libc. The same call as above, "
+        f"{door_duration} s, each recording what it hears; measured the same way over "
+        f"{a['window_s']} s from {warmup:g} s after both joined, right after the `callwire` "
+        f"clients' call.", "",
+    ] + door_rows(door, call, goals) + [
+        "", "Calls: " + "; ".join(stats(n) for n in ("alice", "bob")) + "."]
+    if not mem.get("doorphone_alice"):
+        return md
+    d = mem["doorphone_alice"]
+    rows, _ = memory_table(mem)
+    lc = d.get("libcrypto") or {}
+    line = (f"**Memory goal (< 8 MB resident per client, on the doorphone): "
+            f"{'met' if g['met'] else 'not met'}**: peak {mb(g['worst_peak_kb'])} (the "
+            f"`callwire` client: {mb(g['callwire_cli_worst_peak_kb'])}). Of alice's "
+            f"{mb(d['vmrss_kb'])} at the window's end: the pages of {d['libraries']} shared "
+            f"libraries {mb(d['libraries_rss_kb'])} (of which {mb(d['libraries_private_kb'])} "
+            f"private to the process, their written data; libcrypto alone "
+            f"{mb(lc.get('rss_kb', 0))}, its executable segment {mb(lc.get('text_rss_kb', 0))} "
+            f"resident of {mb(lc.get('text_size_kb', 0))}), the program's own file "
+            f"{mb(d['program_rss_kb'])}, anonymous mappings (heap, stacks) "
+            f"{mb(d['anon_mappings_kb'])}; Pss {mb(d['pss_kb'])}, USS {mb(d['uss_kb'])} "
+            f"(RssAnon {mb(d['rss_anon_kb'])}: the anonymous mappings and the libraries' "
+            f"written pages).")
+    refs = []
+    for k, what in (("crypto_floor", "`crypto_floor` (SHA-256 of one string through EVP, "
+                     "then waits: any OpenSSL 3 client)"),
+                    ("crypto_floor_no_hash", "`crypto_floor --no-hash` (libcrypto loaded, "
+                     "not called)"),
+                    ("libc_floor", "`libc_floor` (waits: any dynamically linked program)")):
+        f = mem.get(k)
+        if f:
+            c = f.get("libcrypto")
+            refs.append(f"{what}: {mb(f['vmrss_kb'])} resident"
+                        + (f", libcrypto {mb(c['rss_kb'])} of it (executable segment "
+                           f"{mb(c['text_rss_kb'])} of {mb(c['text_size_kb'])})" if c else "")
+                        + f", Pss {mb(f['pss_kb'])}, USS {mb(f['uss_kb'])}")
+    md += ["", line]
+    if refs:
+        md += ["", "The floors, same window: " + "; ".join(refs) + "."]
+    md += ["", "Resident kB per mapped file at the window's end (`/proc/PID/smaps`: Rss, Pss "
+           "and private pages summed over each file's mappings; alice of each call, the "
+           "`callwire` client at the end of its own call's window). A library's private "
+           "pages are its data written after loading, relocations among them. Pss divides "
+           "each shared page among the processes mapping it at that moment (the server, both "
+           "clients, the references running then), so it moves with what else runs:", ""] + rows
+    return md
+
+
+def door_sha_of():
+    """The first 16 hex digits of the measured doorphone's sha256."""
+    path = os.path.join(tmp, "doorphone.sha256")
+    if not os.path.exists(path):
+        return "?"
+    with open(path) as f:
+        return f.read().strip()
+
+
 def report(calls, ref, vref, cgs, elapsed):
     commit = os.environ.get("COMMIT") or sh("git", "rev-parse", "--short", "HEAD")
     if not os.environ.get("COMMIT") and sh("git", "status", "--porcelain",
@@ -904,13 +1316,16 @@ def report(calls, ref, vref, cgs, elapsed):
         commit += " (with uncommitted changes)"
     with open(os.path.join(tmp, "binary.sha256")) as f:
         sha = f.read().strip()
+    door = calls.get("door")
+    door_sha = door_sha_of() if door else None
     call, video = calls["audio"], calls["video"]
     cg, vcg = cgs.get("audio"), cgs.get("video")
     machine = {
         "nproc": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release(),
         "memory_mb": mem_total_mb(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": commit, "binary_sha256": sha, "build_type": os.environ.get("BUILD_TYPE", "?"),
+        "commit": commit, "binary_sha256": sha, "doorphone_sha256": door_sha,
+        "build_type": os.environ.get("BUILD_TYPE", "?"),
         "opus": ref["version"] if ref else "unknown",
         "vpx": f"libvpx {vref['version']}" if vref else "unknown",
         "load_average": open("/proc/loadavg").read().split()[:3],
@@ -923,9 +1338,45 @@ def report(calls, ref, vref, cgs, elapsed):
     works = all(call[n]["heard"]["ok"] for n in ("alice", "bob"))
     goals = {
         "cpu_under_3pct_of_a_core": {"met": worst_cpu < GOAL_CPU, "worst": worst_cpu},
-        "resident_under_8MB": {"met": worst_hwm < GOAL_RSS_KB, "worst_peak_kb": worst_hwm},
+        "resident_under_8MB": {"met": worst_hwm < GOAL_RSS_KB, "measured_on": "callwire",
+                               "worst_peak_kb": worst_hwm},
         "call_carried_both_tones": works,
     }
+    mem = {}
+    if door:
+        # The goal is a device's: the client that links libcallwire alone, the doorphone.
+        da, db = door["alice"]["measure"], door["bob"]["measure"]
+        door_hwm = max(da["hwm_kb"], db["hwm_kb"])
+        goals["cpu_under_3pct_of_a_core"]["doorphone_worst"] = max(
+            da["cpu_of_one_core"], db["cpu_of_one_core"], da["cpu_of_one_core_schedstat"],
+            db["cpu_of_one_core_schedstat"])
+        goals["resident_under_8MB"] = {
+            "met": door_hwm < GOAL_RSS_KB, "measured_on": "doorphone",
+            "worst_peak_kb": door_hwm,
+            "pss_kb": [da["pss_kb"], db["pss_kb"]], "uss_kb": [da["uss_kb"], db["uss_kb"]],
+            "callwire_cli_worst_peak_kb": worst_hwm}
+        goals["doorphone_call_carried_both_tones"] = all(
+            door[n]["heard"]["ok"] for n in ("alice", "bob"))
+        for k, c, n in (("doorphone_alice", door, "alice"), ("callwire_alice", call, "alice"),
+                        ("crypto_floor", door, "crypto_floor"),
+                        ("crypto_floor_no_hash", door, "crypto_floor_no_hash"),
+                        ("libc_floor", door, "libc_floor")):
+            if n not in c or not c[n].get("by_file"):
+                continue
+            m, bf = c[n]["measure"], c[n].pop("by_file")
+            crypto = next((e for e in bf if e["name"] == "libcrypto.so.3"), None)
+            libs = [e for e in bf if e["kind"] == "file" and e["name"] not in PROGRAMS]
+            # RssAnon also counts the pages of the libraries' mappings written after
+            # loading (relocations, data), which smaps shows under each library as private.
+            mem[k] = {"vmrss_kb": m["rss_kb_end"], "rss_anon_kb": m["rss_anon_kb"],
+                      "rss_file_kb": m["rss_file_kb"], "pss_kb": m["pss_kb"],
+                      "uss_kb": m["uss_kb"],
+                      "libraries_rss_kb": sum(e["rss_kb"] for e in libs),
+                      "libraries_private_kb": sum(e["private_kb"] for e in libs),
+                      "libraries": len(libs),
+                      "program_rss_kb": sum(e["rss_kb"] for e in bf if e["name"] in PROGRAMS),
+                      "anon_mappings_kb": sum(e["rss_kb"] for e in bf if e["kind"] == "anon"),
+                      "libcrypto": crypto, "by_file": bf}
     va, vb = video["alice"]["measure"], video["bob"]["measure"]
     v_ns = mean2(va, vb, "cpu_of_one_core_schedstat")
     vpm = video.get("vp8_paced", {}).get("measure")
@@ -940,6 +1391,19 @@ def report(calls, ref, vref, cgs, elapsed):
         f"callwire answer --tone 880 --audio-out alice-heard.wav --duration {d} --session alice.json",
         f"callwire call alice --tone 440 --audio-out bob-heard.wav --duration {d} --session bob.json",
         f"opus_ref --paced {duration + 2:g} 440   # bench/sdk/opus_ref.c, alongside the call",
+    ]
+    if door:
+        dd = f"{door_duration:d}"
+        commands += [
+            "# the audio call between two doorphones (examples/doorphone.c: libcallwire alone)",
+            f"doorphone http://127.0.0.1:$PORT $APP alice $AUTH_KEY --answer --tone 880 --record alice-heard.wav --seconds {dd}",
+            f"doorphone http://127.0.0.1:$PORT $APP bob $AUTH_KEY --call alice --tone 440 --record bob-heard.wav --seconds {dd}   # once alice printed \"logged in as alice\"",
+            f"opus_ref --paced {door_duration + 2:g} 440   # alongside",
+            "cc -O2 -o crypto_floor bench/sdk/crypto_floor.c $(pkg-config --cflags --libs libcrypto); cc -O2 -o libc_floor bench/sdk/libc_floor.c",
+            "crypto_floor; crypto_floor --no-hash; libc_floor   # alongside, each waiting on its stdin",
+            "cat /proc/$PID/smaps_rollup /proc/$PID/smaps   # each client and floor at the window's end",
+        ]
+    commands += [
         "# the video call",
         f"callwire answer --tone 880 --audio-out alice-heard.wav --duration {vd} --video-pattern {video_size} --session alice.json",
         f"callwire call alice --tone 440 --audio-out bob-heard.wav --duration {vd} --video-pattern {video_size} --session bob.json",
@@ -965,10 +1429,12 @@ def report(calls, ref, vref, cgs, elapsed):
         commands.append(f"valgrind --tool=callgrind vp8_ref {GRIND_REF_SECONDS:g} {video_size}")
     doc = {"machine": machine, "commands": commands,
            "config": {"duration_s": duration, "warmup_s": warmup, "grind_duration_s": grind_duration,
+                      "door_duration_s": door_duration,
                       "video_duration_s": video_duration, "video_size": video_size,
                       "grind_video_duration_s": grind_video_duration,
                       "clock_ticks_per_s": TICK},
            "call": call, "codec_alone": ref, "callgrind": cg, "goals": goals,
+           "door_call": door, "memory": mem,
            "summary": {"mean_cpu_of_one_core": round(mean2(a, b, "cpu_of_one_core"), 5),
                        "mean_cpu_of_one_core_schedstat": round(mean_cpu_ns, 5),
                        "mean_rss_kb": mean2(a, b, "rss_kb_steady_mean"),
@@ -977,7 +1443,16 @@ def report(calls, ref, vref, cgs, elapsed):
                        "client_over_codec_paced": round(
                            mean_cpu_ns / call["opus_paced"]["measure"]["cpu_of_one_core_schedstat"], 2)
                        if "opus_paced" in call else None,
-                       "instructions_per_s": cg.get("instructions_per_s") if cg else None},
+                       "instructions_per_s": cg.get("instructions_per_s") if cg else None,
+                       "door_mean_cpu_of_one_core_schedstat": round(mean2(
+                           door["alice"]["measure"], door["bob"]["measure"],
+                           "cpu_of_one_core_schedstat"), 5) if door else None,
+                       "door_over_callwire_client": round(mean2(
+                           door["alice"]["measure"], door["bob"]["measure"],
+                           "cpu_of_one_core_schedstat") / mean_cpu_ns, 2) if door else None,
+                       "door_mean_hwm_kb": mean2(door["alice"]["measure"],
+                                                 door["bob"]["measure"], "hwm_kb")
+                       if door else None},
            "video": {
                "call": video, "vp8_alone": vref, "callgrind": vcg,
                "vp8_alone_callgrind": cgs.get("vp8_ref"),
@@ -1057,6 +1532,8 @@ def report(calls, ref, vref, cgs, elapsed):
                f"{s.get('packetsLate')}; bob received {sb.get('audioPacketsReceived')} and "
                f"concealed {sb.get('framesConcealed')}; exit codes {cg['alice']['rc']} and "
                f"{cg['bob']['rc']}."]
+    if door:
+        md += door_md(door, call, goals, mem)
     vw = va["window_s"]
     md += [
         "", f"## A video call, {video_size} at 30 pictures/s both ways", "",
