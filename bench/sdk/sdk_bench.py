@@ -5,7 +5,7 @@ with valgrind, sdk-callgrind.txt (the audio call) and sdk-video-callgrind.txt (t
 call).
 
 A fresh server (`callwire serve`), an app and two users over REST, both logged in with
-`callwire login`. Then three calls, one after the other:
+`callwire login`. Then four calls, one after the other:
 
 - audio: alice runs `callwire answer --tone 880` and bob `callwire call alice --tone 440`,
   each recording what it hears;
@@ -17,6 +17,10 @@ A fresh server (`callwire serve`), an app and two users over REST, both logged i
   memory: bench/sdk/crypto_floor.c (hashes a string with SHA-256 through EVP, then waits:
   any OpenSSL 3 client's floor; again with --no-hash, libcrypto loaded but not used) and
   bench/sdk/libc_floor.c (just waits: any dynamically linked program's floor);
+- the same doorphone call again, between two doorphones linked fully statically
+  (DOORPHONE_STATIC: bench/run-sdk links examples/doorphone.c with -static against
+  libcallwire.a and the system's static archives), as a device ships one binary; the goal
+  is stated against both builds;
 - video: the callwire clients again, both sending libcallwire's test pattern
   (`--video-pattern 640x480`: VP8 at 30 pictures a second) and decoding the other's; no
   Y4M recording (that would be writing 13.8 MB/s to disk), the stats line counts the
@@ -28,10 +32,12 @@ every thread (/proc/PID/stat, clock ticks) over the window's wall time, the same
 /proc/PID/task/*/schedstat (nanoseconds, a cross-check of the ticks' 10 ms resolution),
 VmRSS sampled every 0.2 s and VmHWM, and at the window's end RssAnon and RssFile
 (/proc/PID/status), Pss and the private pages (USS: Private_Clean + Private_Dirty, from
-/proc/PID/smaps_rollup), context switches. Of alice in the first two calls and of the floor
+/proc/PID/smaps_rollup), context switches. Of alice in the three audio calls and of the floor
 references, /proc/PID/smaps at the window's end gives the resident pages per mapped file
 (Rss, Pss, and the executable segment's size and resident part) and the anonymous ones
-together. The pages are measured as they are: nothing is dropped or advised away. The
+together; of the statically linked alice, /proc/PID/pagemap and the link map
+(DOORPHONE_STATIC_MAP) split its program's resident pages by the library each byte was
+linked from. The pages are measured as they are: nothing is dropped or advised away. The
 server is measured the same way, as the same run's context, and its /metrics counters give
 the bytes the clients sent it over the window. The same-run references: the codecs alone with the client's settings,
 paced like a call alongside it over the same window and measured the same way
@@ -42,9 +48,10 @@ instructions, which other processes of the machine cannot blur. Valgrind's clien
 keep 30 pictures/s at 640x480, so of the video call's callgrind run only the instructions
 per picture are reported.
 
-Environment: CALLWIRE (the binary), DOORPHONE (optional: no doorphone call without it),
-OPUS_REF, VP8_REF, CRYPTO_FLOOR and LIBC_FLOOR (the references, optional), TMPD, RESULTS,
-ROOT; DURATION (20), WARMUP (2), DOOR_DURATION (DURATION, whole seconds), GRIND_DURATION
+Environment: CALLWIRE (the binary), DOORPHONE and DOORPHONE_STATIC (optional: no such
+doorphone call without it), OPUS_REF, VP8_REF, CRYPTO_FLOOR and LIBC_FLOOR (the references,
+optional), TMPD, RESULTS, ROOT; DURATION (20), WARMUP (2), DOOR_DURATION (15, whole
+seconds, each doorphone call), GRIND_DURATION
 (12; 0: skip callgrind of the audio call), VIDEO_DURATION (DURATION), VIDEO_SIZE (640x480),
 GRIND_VIDEO_DURATION (12; 0: skip callgrind of the video call and of vp8_ref), COMMIT."""
 
@@ -72,13 +79,16 @@ callwire = os.environ["CALLWIRE"]
 opus_ref = os.environ.get("OPUS_REF", "")
 vp8_ref = os.environ.get("VP8_REF", "")
 doorphone = os.environ.get("DOORPHONE", "")
+doorphone_static = os.environ.get("DOORPHONE_STATIC", "")
+doorphone_static_map = os.environ.get("DOORPHONE_STATIC_MAP", "")
 crypto_floor = os.environ.get("CRYPTO_FLOOR", "")
 libc_floor = os.environ.get("LIBC_FLOOR", "")
 duration = float(os.environ.get("DURATION", "20"))
 warmup = float(os.environ.get("WARMUP", "2"))
 grind_duration = float(os.environ.get("GRIND_DURATION", "12"))
-# doorphone --seconds takes whole seconds.
-door_duration = int(float(os.environ.get("DOOR_DURATION", "") or duration))
+# doorphone --seconds takes whole seconds. Shorter than the other calls, as there are two
+# of them, to keep the bench near two minutes; the window (12 s) is as steady.
+door_duration = int(float(os.environ.get("DOOR_DURATION", "") or 15))
 video_duration = float(os.environ.get("VIDEO_DURATION", "") or duration)
 video_size = os.environ.get("VIDEO_SIZE", "640x480")
 grind_video_duration = float(os.environ.get("GRIND_VIDEO_DURATION", "12"))
@@ -166,8 +176,9 @@ MAPPING = re.compile(r"^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$")
 
 def smaps_by_file(pid):
     """Resident memory of pid per mapped file, from /proc/PID/smaps: for each file (by its
-    name) Rss, Pss and private kB summed over its mappings, and the size and resident part
-    of its executable (r-x) mappings; every mapping not of a file (the heap, thread stacks,
+    name) Rss, Pss, private kB and the pages written since loading (smaps' Anonymous: the
+    copies a write made) summed over its mappings, and the size and resident part of its
+    executable (r-x) mappings; every mapping not of a file (the heap, thread stacks,
     malloc's arenas, [vdso] …) summed as one entry, "anonymous", with its parts by name.
     Sorted by Rss, largest first."""
     files, anon_parts = {}, {}
@@ -186,13 +197,14 @@ def smaps_by_file(pid):
                         part = path or "[unnamed]"
                         anon_parts.setdefault(part, 0)
                     e = files.setdefault(name, {"name": name, "kind": kind, "rss_kb": 0,
-                                                "pss_kb": 0, "private_kb": 0, "size_kb": 0,
-                                                "text_size_kb": 0, "text_rss_kb": 0})
+                                                "pss_kb": 0, "private_kb": 0, "written_kb": 0,
+                                                "size_kb": 0, "text_size_kb": 0,
+                                                "text_rss_kb": 0})
                     cur = (e, "x" in perms and kind == "file", None if kind == "file" else part)
                     continue
                 k, _, v = line.partition(":")
                 if cur is None or k not in ("Size", "Rss", "Pss", "Private_Clean",
-                                            "Private_Dirty"):
+                                            "Private_Dirty", "Anonymous"):
                     continue
                 e, text, part = cur
                 kb = int(v.split()[0])
@@ -208,6 +220,8 @@ def smaps_by_file(pid):
                         anon_parts[part] += kb
                 elif k == "Pss":
                     e["pss_kb"] += kb
+                elif k == "Anonymous":
+                    e["written_kb"] += kb
                 else:
                     e["private_kb"] += kb
     except OSError:
@@ -217,8 +231,112 @@ def smaps_by_file(pid):
         if e["kind"] == "anon":
             e["rss_kb_by_name"] = {k: v for k, v in sorted(anon_parts.items(),
                                                            key=lambda kv: -kv[1]) if v}
-            del e["text_size_kb"], e["text_rss_kb"]
+            del e["text_size_kb"], e["text_rss_kb"], e["written_kb"]
     return out
+
+
+MAP_SECTION = re.compile(r"^ (\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$")
+RUNTIME = ("crt1.o", "crti.o", "crtn.o", "crtbeginT.o", "crtend.o", "libgcc.a", "libgcc_eh.a")
+
+
+def link_map_sections(path):
+    """The input sections of a GNU ld link map (-Wl,-Map): (address, size, library) with
+    library the archive an object came from ("libcrypto.a"), "doorphone.c" for the
+    program's own object, "the C runtime" for crt*.o and libgcc; sorted, none overlapping.
+    Debug sections are here too, at small addresses; the caller keeps the ones inside the
+    loaded image."""
+    out = []
+    started, section = False, None
+    with open(path) as f:
+        for line in f:
+            if not started:
+                started = line.startswith("Linker script and memory map")
+                continue
+            m = MAP_SECTION.match(line)
+            if not m:
+                # A section's name too long for its line stands alone on the one before.
+                lone = line.split()
+                section = lone[0] if len(lone) == 1 and line.startswith(" .") else None
+                continue
+            name, section = m.group(1) or section, None
+            # Thread-local zeroes have an address but no room in the image.
+            if not int(m.group(3), 16) or (name or "").startswith(".tbss"):
+                continue
+            name = re.sub(r"\(.*\)$", "", m.group(4).strip()).rsplit("/", 1)[-1]
+            if name in RUNTIME:
+                name = "the C runtime (crt*.o, libgcc)"
+            elif name.endswith(".o"):
+                name = "doorphone.c"
+            elif name.startswith("libm-") and name.endswith(".a"):
+                name = "libm.a"
+            out.append((int(m.group(2), 16), int(m.group(3), 16), name))
+    out.sort()
+    # Merged sections (strings, constants) are listed at their size before merging and
+    # overlap the next ones: each byte counts once, for the first section that holds it.
+    clipped, end = [], 0
+    for addr, size, name in out:
+        start = max(addr, end)
+        if addr + size > start:
+            clipped.append((start, addr + size - start, name))
+            end = addr + size
+    return clipped
+
+
+def resident_by_archive(pid, map_path):
+    """Of a statically linked program, the resident kB of its own file's mappings per
+    library it was linked from: each resident page (/proc/PID/pagemap's present bit) of
+    the program's file mappings split among the input sections of the link map it holds,
+    by bytes; what no section covers (ELF headers, alignment, the linker's own sections)
+    under "(no input section)". With each library's linked size (its sections inside
+    those mappings). Private (written) pages are counted as resident pages too."""
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        ranges = []
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and parts[5].strip() == exe:
+                    lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                    ranges.append((lo, hi))
+        page = os.sysconf("SC_PAGE_SIZE")
+        present = []
+        with open(f"/proc/{pid}/pagemap", "rb") as f:
+            for lo, hi in ranges:
+                f.seek(lo // page * 8)
+                data = f.read((hi - lo) // page * 8)
+                for i in range(len(data) // 8):
+                    if int.from_bytes(data[8 * i:8 * i + 8], "little") >> 63:
+                        present.append(lo + i * page)
+        sections = [sec for sec in link_map_sections(map_path)
+                    if any(lo <= sec[0] < hi for lo, hi in ranges)]
+    except (OSError, ValueError):
+        return None
+    resident, linked = {}, {}
+    for addr, size, lib in sections:
+        linked[lib] = linked.get(lib, 0) + size
+    # Both lists are sorted: walk the sections alongside the pages.
+    j = 0
+    for p in present:
+        covered = 0
+        while j < len(sections) and sections[j][0] + sections[j][1] <= p:
+            j += 1
+        k = j
+        while k < len(sections) and sections[k][0] < p + page:
+            addr, size, lib = sections[k]
+            n = min(addr + size, p + page) - max(addr, p)
+            if n > 0:
+                resident[lib] = resident.get(lib, 0) + n
+                covered += n
+            k += 1
+        if covered < page:
+            none = "(no input section)"
+            resident[none] = resident.get(none, 0) + page - covered
+    # Bytes as well as kB, so that the total is not a sum of roundings.
+    out = [{"library": lib, "rss_kb": round(resident.get(lib, 0) / 1024),
+            "linked_kb": round(linked.get(lib, 0) / 1024), "rss_bytes": resident.get(lib, 0),
+            "linked_bytes": linked.get(lib, 0)}
+           for lib in set(resident) | set(linked)]
+    return sorted(out, key=lambda e: (-e["rss_bytes"], -e["linked_bytes"]))
 
 
 class Probe:
@@ -388,18 +506,18 @@ def door_line(line):
 
 
 class Client:
-    """One softphone command (or, with door, a doorphone: args its whole command line but
-    the program); its stdout read line by line, each line timed. tag names its stderr file
-    (each call's apart); the session file is the user's."""
+    """One softphone command (or, with door, the doorphone binary door: args its whole
+    command line but the program); its stdout read line by line, each line timed. tag
+    names its stderr file (each call's apart); the session file is the user's."""
 
-    def __init__(self, name, args, tag, wrapper=(), door=False):
+    def __init__(self, name, args, tag, wrapper=(), door=None):
         self.name = name
         if door:
-            self.argv = [doorphone] + args
+            self.argv = [door] + args
         else:
             self.argv = list(wrapper) + [callwire] + args + [
                 "--session", os.path.join(tmp, name + ".json")]
-        self.door = door
+        self.door = bool(door)
         self.err_path = os.path.join(tmp, f"{name}-{tag}.err")
         self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
                                   stderr=open(self.err_path, "w"), text=True)
@@ -532,22 +650,26 @@ def start_floor(name, argv):
     return p
 
 
-def native_call(kind, server, base, app=None):
+def native_call(kind, server, base, app=None, door_bin=None, tag=None, with_floors=False,
+                link_map=None):
     """A two-party call of kind "audio" or "video", both clients and the server measured
     over the window, with the codecs alone paced alongside. With app (audio only), the
-    clients are doorphones logging in with the app's auth key, and the floor references
-    run alongside; alice's resident memory per mapped file is taken at the window's end."""
+    clients are door_bin doorphones logging in with the app's auth key (tag names the
+    call), and with with_floors the floor references run alongside; alice's resident
+    memory per mapped file is taken at the window's end of every audio call, and with
+    link_map (door_bin's, linked statically) per library it was linked from."""
     dur = duration if kind == "audio" else video_duration
-    tag = kind
+    tag = tag or kind
     if app:
-        dur, tag = door_duration, "door"
+        dur = door_duration
     alice_wav = os.path.join(tmp, f"alice-heard-{tag}.wav")
     bob_wav = os.path.join(tmp, f"bob-heard-{tag}.wav")
     deadline = time.monotonic() + JOIN_DEADLINE
     if app:
         def door(uid, role, tone, wav):
             return Client(uid, [base, app["appId"], uid, app["authKey"]] + role +
-                          ["--tone", tone, "--record", wav, "--seconds", str(dur)], tag, door=True)
+                          ["--tone", tone, "--record", wav, "--seconds", str(dur)], tag,
+                          door=door_bin)
         alice = door("alice", ["--answer"], "880", alice_wav)
         # alice must be online before bob rings her: her "logged in as" line.
         if not alice.wait_event("loggedIn", deadline):
@@ -576,7 +698,7 @@ def native_call(kind, server, base, app=None):
         procs.append(p)
         probes[n] = Probe(n, p.pid)
     floors = {}
-    if app:
+    if with_floors:
         for n, argv in (("crypto_floor", [crypto_floor]),
                         ("crypto_floor_no_hash", [crypto_floor, "--no-hash"]),
                         ("libc_floor", [libc_floor])):
@@ -600,6 +722,8 @@ def native_call(kind, server, base, app=None):
     if kind == "audio":
         for n in ["alice"] + list(floors):
             by_file[n] = smaps_by_file(probes[n].pid)
+    by_archive = (resident_by_archive(alice.p.pid, link_map)
+                  if link_map and os.path.exists(link_map) else None)
     for p in floors.values():
         p.stdin.close()
         p.wait()
@@ -616,6 +740,8 @@ def native_call(kind, server, base, app=None):
         out.setdefault(n, {})["measure"] = p.report()
     for n, b in by_file.items():
         out[n]["by_file"] = b
+    if by_archive:
+        out["alice"]["by_archive"] = by_archive
     for n, p in refs.items():
         if n == "vp8_paced":
             try:
@@ -830,19 +956,32 @@ def main():
     calls, cgs = {}, {}
     try:
         app = setup(base, data)
-        # The doorphones' call right after the callwire clients' audio call, so that the
-        # two compare over neighbouring windows.
-        for kind in ("audio", "door", "video"):
+        # The doorphones' call right after the callwire clients' audio call, and the
+        # statically linked doorphones' right after that, so that each compares with the
+        # one before over neighbouring windows.
+        for kind in ("audio", "door", "door_static", "video"):
             if kind == "door" and not runnable(doorphone):
-                log("no doorphone: no doorphone call, and the memory goal is the "
-                    "callwire clients'")
+                log("no doorphone: no call between two dynamically linked doorphones")
                 continue
-            dur = {"audio": duration, "door": door_duration, "video": video_duration}[kind]
-            log(f"{kind} call: alice answers with a 880 Hz tone, bob calls with 440 Hz"
+            if kind == "door_static" and not runnable(doorphone_static):
+                log("no statically linked doorphone: no call between two")
+                continue
+            dur = {"audio": duration, "door": door_duration, "door_static": door_duration,
+                   "video": video_duration}[kind]
+            log(f"{'door-static' if kind == 'door_static' else kind} call: alice answers "
+                f"with a 880 Hz tone, bob calls with 440 Hz"
                 + (f", both send the test pattern at {video_size}" if kind == "video" else "")
-                + (", both doorphones" if kind == "door" else "") + f", {dur:g} s")
-            call = calls[kind] = (native_call("audio", server, base, app) if kind == "door"
-                                  else native_call(kind, server, base))
+                + (", both doorphones (dynamically linked)" if kind == "door" else "")
+                + (", both doorphones linked statically" if kind == "door_static" else "")
+                + f", {dur:g} s")
+            if kind == "door":
+                call = native_call("audio", server, base, app, doorphone, "door", True)
+            elif kind == "door_static":
+                call = native_call("audio", server, base, app, doorphone_static,
+                                   "door-static", link_map=doorphone_static_map)
+            else:
+                call = native_call(kind, server, base)
+            calls[kind] = call
             for n in ("alice", "bob", "server", "opus_paced", "vp8_paced", "crypto_floor",
                       "crypto_floor_no_hash", "libc_floor"):
                 if n not in call:
@@ -1010,34 +1149,37 @@ def memory_rows(a, b, gap, ref=None):
     ]
 
 
-def door_rows(door, call, goals):
-    """The doorphones' audio call against the callwire clients' of the same run."""
+def door_rows(door, ref, prog, one, ref_name, ref_one):
+    """A doorphones' audio call (prog: the program's name in the header, one: one of its
+    clients in prose) against the call ref of the same run (ref_name: its clients,
+    ref_one: one of them)."""
     a, b = door["alice"]["measure"], door["bob"]["measure"]
-    ca, cb = call["alice"]["measure"], call["bob"]["measure"]
+    ca, cb = ref["alice"]["measure"], ref["bob"]["measure"]
     srv = door["server"]["measure"]
     mean_ns = mean2(a, b, "cpu_of_one_core_schedstat")
     c_ns = mean2(ca, cb, "cpu_of_one_core_schedstat")
-    g = goals["resident_under_8MB"]
+    worst_cpu = max(a["cpu_of_one_core"], b["cpu_of_one_core"],
+                    a["cpu_of_one_core_schedstat"], b["cpu_of_one_core_schedstat"])
+    peak_met = max(a["hwm_kb"], b["hwm_kb"]) < GOAL_RSS_KB
     rows = [
-        "| measure | alice (`doorphone --answer`) | bob (`doorphone --call alice`) | mean | goal "
-        "| same run: the `callwire` clients (mean), references |",
+        f"| measure | alice (`{prog} --answer`) | bob (`{prog} --call alice`) | mean | goal "
+        f"| same run: {ref_name} (mean), references |",
         "|---|---|---|---|---|---|",
         row("CPU, of one core (utime+stime ticks ÷ wall)", pct(a["cpu_of_one_core"]),
             pct(b["cpu_of_one_core"]), pct(mean2(a, b, "cpu_of_one_core")),
-            "< 3 % — " + ("met" if goals["cpu_under_3pct_of_a_core"]["doorphone_worst"]
-                          < GOAL_CPU else "**not met**"),
+            "< 3 % — " + ("met" if worst_cpu < GOAL_CPU else "**not met**"),
             f"{pct(mean2(ca, cb, 'cpu_of_one_core'))}; {a['cpu_ticks']} and {b['cpu_ticks']} "
             f"ticks of 10 ms in {a['window_s']} s"),
         row("CPU, of one core (schedstat, ns)", pct(a["cpu_of_one_core_schedstat"]),
             pct(b["cpu_of_one_core_schedstat"]), pct(mean_ns), "",
-            f"{pct(c_ns)}: a doorphone is {mean_ns / c_ns:.2f}× a `callwire` client; waited "
+            f"{pct(c_ns)}: {one} is {mean_ns / c_ns:.2f}× {ref_one}; waited "
             f"for a CPU: {pct(a['waited_for_cpu_share'])} and {pct(b['waited_for_cpu_share'])} "
             f"of the window"),
         row("resident, steady (VmRSS, mean of the window)", mb(a["rss_kb_steady_mean"]),
             mb(b["rss_kb_steady_mean"]), mb(mean2(a, b, "rss_kb_steady_mean")), "",
             mb(mean2(ca, cb, "rss_kb_steady_mean"))),
         row("resident, peak (VmHWM)", mb(a["hwm_kb"]), mb(b["hwm_kb"]),
-            mb(mean2(a, b, "hwm_kb")), "< 8 MB — " + ("met" if g["met"] else "**not met**"),
+            mb(mean2(a, b, "hwm_kb")), "< 8 MB — " + ("met" if peak_met else "**not met**"),
             mb(mean2(ca, cb, "hwm_kb"))),
         row("of which anonymous (RssAnon) / file-backed (RssFile)",
             f"{mb(a['rss_anon_kb'])} / {mb(a['rss_file_kb'])}",
@@ -1050,12 +1192,12 @@ def door_rows(door, call, goals):
             f"{mean2(ca, cb, 'context_switches_per_s'):.0f}"),
     ]
     pc = door.get("opus_paced", {}).get("measure")
-    cpc = call.get("opus_paced", {}).get("measure")
+    cpc = ref.get("opus_paced", {}).get("measure")
     if pc:
-        note = (f"opus_ref --paced; a doorphone is {mean_ns / pc['cpu_of_one_core_schedstat']:.2f}"
-                f"× that")
+        note = (f"opus_ref --paced; {one} is "
+                f"{mean_ns / pc['cpu_of_one_core_schedstat']:.2f}× that")
         if cpc:
-            note += (f" (a `callwire` client, in its window: "
+            note += (f" ({ref_one}, in its window: "
                      f"{c_ns / cpc['cpu_of_one_core_schedstat']:.2f}×)")
         rows.append(row("the codec alone, paced at 50 frames/s, this window (schedstat)", "",
                         "", pct(pc["cpu_of_one_core_schedstat"]), "", note))
@@ -1064,7 +1206,7 @@ def door_rows(door, call, goals):
     return rows
 
 
-PROGRAMS = ("callwire", "doorphone", "crypto_floor", "libc_floor")
+PROGRAMS = ("callwire", "doorphone", "doorphone-static", "crypto_floor", "libc_floor")
 
 
 def by_file_key(e):
@@ -1073,9 +1215,11 @@ def by_file_key(e):
 
 
 def memory_table(mem):
-    """Resident kB per mapped file of the doorphone, the callwire client and the floors."""
+    """Resident kB per mapped file of the doorphones, the callwire client and the floors."""
+    full = ("doorphone_alice", "doorphone_static_alice")
     cols = [(k, t) for k, t in (
-        ("doorphone_alice", "doorphone"), ("callwire_alice", "`callwire answer`"),
+        ("doorphone_alice", "doorphone"), ("doorphone_static_alice", "static doorphone"),
+        ("callwire_alice", "`callwire answer`"),
         ("crypto_floor", "crypto_floor"), ("crypto_floor_no_hash", "crypto_floor --no-hash"),
         ("libc_floor", "libc_floor")) if mem.get(k)]
     tables = {k: {by_file_key(e): e for e in mem[k]["by_file"]} for k, _ in cols}
@@ -1096,14 +1240,14 @@ def memory_table(mem):
 
     head = ["mapping"]
     for k, t in cols:
-        head += [f"{t} Rss", f"{t} Pss", f"{t} private"] if k == "doorphone_alice" else [
+        head += [f"{t} Rss", f"{t} Pss", f"{t} private"] if k in full else [
             f"{t} Rss", f"{t} Pss"] if k == "callwire_alice" else [f"{t} Rss"]
     rows = [row(*head), "|" + "---|" * len(head)]
 
     def line(label, fn):
         cells = [label]
         for k, _ in cols:
-            whats = (("rss_kb", "pss_kb", "private_kb") if k == "doorphone_alice" else
+            whats = (("rss_kb", "pss_kb", "private_kb") if k in full else
                      ("rss_kb", "pss_kb") if k == "callwire_alice" else ("rss_kb",))
             cells += [fn(k, w) for w in whats]
         return row(*cells)
@@ -1235,46 +1379,136 @@ def video_rows(call, audio, vref, cg, rcg, audio_cg):
     return rows
 
 
-def door_md(door, call, goals, mem):
-    """The doorphones' section of sdk.md: their call, the memory goal, where the resident
-    memory is."""
-    a = door["alice"]["measure"]
-    g = goals["resident_under_8MB"]
+def door_stats(door, n):
+    """A doorphone's counters and whether its recording holds the other's tone."""
+    s = door[n]["stats"]
+    h = door[n]["heard"]
+    counters = (f"sent {s.get('audio_sent')}, received {s.get('audio_received')}, decoded "
+                f"{s.get('decoded')}, concealed {s.get('concealed')}")
+    return (f"{n}: {counters}; heard {h['want_hz']} Hz: {'yes' if h['ok'] else 'NO'} "
+            f"({h['want_over_other']}× the other tone's power)")
 
-    def stats(n):
-        s = door[n]["stats"]
-        h = door[n]["heard"]
-        counters = (f"sent {s.get('audio_sent')}, received {s.get('audio_received')}, decoded "
-                    f"{s.get('decoded')}, concealed {s.get('concealed')}")
-        return (f"{n}: {counters}; heard {h['want_hz']} Hz: {'yes' if h['ok'] else 'NO'} "
-                f"({h['want_over_other']}× the other tone's power)")
-    md = [
-        "", "## The same audio call between two doorphones (libcallwire alone)", "",
-        f"`examples/doorphone.c`, statically linked with `libcallwire.a` (sha256 "
-        f"{door_sha_of()}…): the client a device runs, mapping only libwebsockets, OpenSSL, "
-        f"jansson, libopus, libvpx, zlib, libcap, libm and libc. The same call as above, "
-        f"{door_duration} s, each recording what it hears; measured the same way over "
-        f"{a['window_s']} s from {warmup:g} s after both joined, right after the `callwire` "
-        f"clients' call.", "",
-    ] + door_rows(door, call, goals) + [
-        "", "Calls: " + "; ".join(stats(n) for n in ("alice", "bob")) + "."]
-    if not mem.get("doorphone_alice"):
+
+def goal_line(g, dyn_mem):
+    """The memory goal against each doorphone build measured, as one phrase; with dyn_mem
+    (the dynamically linked alice's memory), what its shared libraries hold."""
+    def part(build, what):
+        b = g.get(build)
+        why = ""
+        if build == "dynamic" and dyn_mem:
+            lc = dyn_mem.get("libcrypto") or {}
+            why = (f": {mb(dyn_mem['libraries_rss_kb'])} of alice's "
+                   f"{mb(dyn_mem['vmrss_kb'])} are the pages of {dyn_mem['libraries']} shared "
+                   f"libraries, libcrypto alone {mb(lc.get('rss_kb', 0))}")
+        return b and (b["met"], f"the {what} doorphone ({mb(b['worst_peak_kb'])} peak{why})")
+    s, d = part("static", "statically linked"), part("dynamic", "dynamically linked")
+    if s and d:
+        if s[0] and not d[0]:
+            return f"met by {s[1]}, not by {d[1]}"
+        if d[0] and not s[0]:
+            return f"met by {d[1]}, not by {s[1]}"
+        return f"met by {s[1]} and by {d[1]}" if s[0] else f"not met by {s[1]}, nor by {d[1]}"
+    one = s or d
+    return f"{'met' if one[0] else 'not met'} by {one[1]}"
+
+
+LIBRARY_OF_ARCHIVE = {"libcallwire.a": "(the program itself)", "doorphone.c": None}
+
+
+def archive_table(static, dynamic):
+    """The statically linked doorphone's own file, resident kB per library it was linked
+    from, beside the dynamically linked doorphone's resident kB of the same library."""
+    dyn = {by_file_key(e): e for e in dynamic["by_file"]} if dynamic else {}
+
+    def shared(lib):
+        if lib in LIBRARY_OF_ARCHIVE:
+            name = LIBRARY_OF_ARCHIVE[lib]
+        else:
+            stem = lib.removesuffix(".a")
+            name = next((n for n in dyn if n.startswith(stem + ".so")), None)
+        e = dyn.get(name) if name else None
+        return (f"{e['rss_kb']:,}" + (" (doorphone.c and libcallwire.a)"
+                                      if lib == "libcallwire.a" else "")) if e else "–"
+    rows = ["| linked from | in the static program, kB | of it resident, kB | the dynamically "
+            "linked doorphone: the same library's Rss, kB |", "|---|---|---|---|"]
+    for e in static:
+        rows.append(row(f"`{e['library']}`" if e["library"].startswith("lib") else e["library"],
+                        f"{e['linked_kb']:,}", f"{e['rss_kb']:,}", shared(e["library"])))
+    loader = dyn.get("ld-linux-x86-64.so.2")
+    if loader:
+        rows.append(row("the dynamic loader (`ld-linux-x86-64.so.2`)", "–", "–",
+                        f"{loader['rss_kb']:,}"))
+    dyn_files = sum(e["rss_kb"] for e in dyn.values() if e["kind"] == "file")
+    rows.append(row("**total**", f"**{round(sum(e['linked_bytes'] for e in static) / 1024):,}**",
+                    f"**{round(sum(e['rss_bytes'] for e in static) / 1024):,}**",
+                    f"**{dyn_files:,}** (every mapped file)" if dyn else "–"))
+    return rows
+
+
+def door_md(door, door_static, call, goals, mem):
+    """The doorphones' sections of sdk.md: their calls, the memory goal, where the
+    resident memory is."""
+    g = goals["resident_under_8MB"]
+    md = []
+    if door:
+        a = door["alice"]["measure"]
+        md += [
+            "", "## The same audio call between two doorphones (libcallwire alone)", "",
+            f"`examples/doorphone.c` linked with `libcallwire.a` and the system's shared "
+            f"libraries (sha256 {door_sha_of('doorphone')}…): the client a device runs, "
+            f"mapping only libwebsockets, OpenSSL, jansson, libopus, libvpx, zlib, libcap, "
+            f"libm and libc. The same call as above, {door_duration} s, each recording what "
+            f"it hears; measured the same way over {a['window_s']} s from {warmup:g} s after "
+            f"both joined, right after the `callwire` clients' call.", "",
+        ] + door_rows(door, call, "doorphone", "a doorphone", "the `callwire` clients",
+                      "a `callwire` client") + [
+            "", "Calls: " + "; ".join(door_stats(door, n) for n in ("alice", "bob")) + "."]
+    if door_static:
+        a = door_static["alice"]["measure"]
+        ref, ref_name, ref_one = ((door, "the dynamically linked doorphones", "a dynamically "
+                                   "linked doorphone") if door else
+                                  (call, "the `callwire` clients", "a `callwire` client"))
+        md += [
+            "", "## The same call between two statically linked doorphones", "",
+            f"The same `examples/doorphone.c` linked fully statically, as a device ships one "
+            f"binary: `cc -O2 -I include examples/doorphone.c -o doorphone-static -static "
+            f"libcallwire.a -lwebsockets -lssl -lcrypto -ljansson -lopus -lvpx -lcap -lz -lm "
+            f"-lpthread -ldl` (the -dev packages' static archives, glibc's libc.a; sha256 "
+            f"{door_sha_of('doorphone-static')}…). The same call, {door_duration} s, measured "
+            f"the same way over {a['window_s']} s"
+            + (", right after the dynamically linked doorphones' call." if door else "."), "",
+        ] + door_rows(door_static, ref, "doorphone-static", "a static doorphone", ref_name,
+                      ref_one) + [
+            "", "Calls: " + "; ".join(door_stats(door_static, n) for n in ("alice", "bob"))
+            + "."]
+    d, st = mem.get("doorphone_alice"), mem.get("doorphone_static_alice")
+    if not d and not st:
         return md
-    d = mem["doorphone_alice"]
-    rows, _ = memory_table(mem)
-    lc = d.get("libcrypto") or {}
     line = (f"**Memory goal (< 8 MB resident per client, on the doorphone): "
-            f"{'met' if g['met'] else 'not met'}**: peak {mb(g['worst_peak_kb'])} (the "
-            f"`callwire` client: {mb(g['callwire_cli_worst_peak_kb'])}). Of alice's "
-            f"{mb(d['vmrss_kb'])} at the window's end: the pages of {d['libraries']} shared "
-            f"libraries {mb(d['libraries_rss_kb'])} (of which {mb(d['libraries_private_kb'])} "
-            f"private to the process, their written data; libcrypto alone "
-            f"{mb(lc.get('rss_kb', 0))}, its executable segment {mb(lc.get('text_rss_kb', 0))} "
-            f"resident of {mb(lc.get('text_size_kb', 0))}), the program's own file "
-            f"{mb(d['program_rss_kb'])}, anonymous mappings (heap, stacks) "
-            f"{mb(d['anon_mappings_kb'])}; Pss {mb(d['pss_kb'])}, USS {mb(d['uss_kb'])} "
-            f"(RssAnon {mb(d['rss_anon_kb'])}: the anonymous mappings and the libraries' "
-            f"written pages).")
+            f"{goal_line(g, d)}** "
+            f"(the `callwire` client: {mb(g['callwire_cli_worst_peak_kb'])}).")
+    if d:
+        lc = d.get("libcrypto") or {}
+        line += (f" Of the dynamically linked alice's {mb(d['vmrss_kb'])} at the window's "
+                 f"end: the pages of {d['libraries']} shared libraries "
+                 f"{mb(d['libraries_rss_kb'])} (of which {mb(d['libraries_private_kb'])} "
+                 f"private to the process, {mb(d['libraries_written_kb'])} of it written "
+                 f"since loading: relocated data; libcrypto alone "
+                 f"{mb(lc.get('rss_kb', 0))}, its executable segment "
+                 f"{mb(lc.get('text_rss_kb', 0))} resident of {mb(lc.get('text_size_kb', 0))}), "
+                 f"the program's own file {mb(d['program_rss_kb'])}, anonymous mappings (heap, "
+                 f"stacks) {mb(d['anon_mappings_kb'])}; Pss {mb(d['pss_kb'])}, USS "
+                 f"{mb(d['uss_kb'])} (RssAnon {mb(d['rss_anon_kb'])}: the anonymous mappings "
+                 f"and the libraries' written pages).")
+    if st:
+        p = st.get("program") or {}
+        line += (f" Of the statically linked alice's {mb(st['vmrss_kb'])}: the program's "
+                 f"own file {mb(st['program_rss_kb'])} (of which {mb(p.get('written_kb', 0))} "
+                 f"written since loading, its data; its executable segment "
+                 f"{mb(p.get('text_rss_kb', 0))} resident of {mb(p.get('text_size_kb', 0))}), "
+                 f"anonymous mappings {mb(st['anon_mappings_kb'])}; Pss {mb(st['pss_kb'])}, "
+                 f"USS {mb(st['uss_kb'])}.")
+    md += ["", line]
     refs = []
     for k, what in (("crypto_floor", "`crypto_floor` (SHA-256 of one string through EVP, "
                      "then waits: any OpenSSL 3 client)"),
@@ -1288,21 +1522,31 @@ def door_md(door, call, goals, mem):
                         + (f", libcrypto {mb(c['rss_kb'])} of it (executable segment "
                            f"{mb(c['text_rss_kb'])} of {mb(c['text_size_kb'])})" if c else "")
                         + f", Pss {mb(f['pss_kb'])}, USS {mb(f['uss_kb'])}")
-    md += ["", line]
     if refs:
-        md += ["", "The floors, same window: " + "; ".join(refs) + "."]
+        md += ["", "The floors, alongside the dynamically linked doorphones: "
+               + "; ".join(refs) + "."]
+    rows, _ = memory_table(mem)
     md += ["", "Resident kB per mapped file at the window's end (`/proc/PID/smaps`: Rss, Pss "
-           "and private pages summed over each file's mappings; alice of each call, the "
-           "`callwire` client at the end of its own call's window). A library's private "
-           "pages are its data written after loading, relocations among them. Pss divides "
-           "each shared page among the processes mapping it at that moment (the server, both "
-           "clients, the references running then), so it moves with what else runs:", ""] + rows
+           "and private pages summed over each file's mappings; alice of each call, each at "
+           "the end of its own call's window). A file's private pages are those no other "
+           "process maps: its data written after loading (relocations among them) and pages "
+           "only this process has faulted in. Pss divides each shared page among the "
+           "processes mapping it at that moment (the server, both clients, the references "
+           "running then), so it moves with what else runs:", ""] + rows
+    if st and st.get("by_archive"):
+        md += ["", "The statically linked program's own file by the library each part was "
+               "linked from: its input sections' bytes (the link map, `-Wl,-Map`) inside the "
+               "program's mappings, and the resident ones (each resident page of those "
+               "mappings, `/proc/PID/pagemap`, split among the sections it holds), at the "
+               "window's end; beside it, the dynamically linked doorphone's resident kB of "
+               "the same library:", ""] + archive_table(st["by_archive"], d)
     return md
 
 
-def door_sha_of():
-    """The first 16 hex digits of the measured doorphone's sha256."""
-    path = os.path.join(tmp, "doorphone.sha256")
+def door_sha_of(name):
+    """The first 16 hex digits of the measured program's sha256 (doorphone or
+    doorphone-static)."""
+    path = os.path.join(tmp, f"{name}.sha256")
     if not os.path.exists(path):
         return "?"
     with open(path) as f:
@@ -1316,15 +1560,16 @@ def report(calls, ref, vref, cgs, elapsed):
         commit += " (with uncommitted changes)"
     with open(os.path.join(tmp, "binary.sha256")) as f:
         sha = f.read().strip()
-    door = calls.get("door")
-    door_sha = door_sha_of() if door else None
+    door, door_static = calls.get("door"), calls.get("door_static")
     call, video = calls["audio"], calls["video"]
     cg, vcg = cgs.get("audio"), cgs.get("video")
     machine = {
         "nproc": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release(),
         "memory_mb": mem_total_mb(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": commit, "binary_sha256": sha, "doorphone_sha256": door_sha,
+        "commit": commit, "binary_sha256": sha,
+        "doorphone_sha256": door_sha_of("doorphone") if door else None,
+        "doorphone_static_sha256": door_sha_of("doorphone-static") if door_static else None,
         "build_type": os.environ.get("BUILD_TYPE", "?"),
         "opus": ref["version"] if ref else "unknown",
         "vpx": f"libvpx {vref['version']}" if vref else "unknown",
@@ -1343,25 +1588,35 @@ def report(calls, ref, vref, cgs, elapsed):
         "call_carried_both_tones": works,
     }
     mem = {}
-    if door:
-        # The goal is a device's: the client that links libcallwire alone, the doorphone.
-        da, db = door["alice"]["measure"], door["bob"]["measure"]
-        door_hwm = max(da["hwm_kb"], db["hwm_kb"])
-        goals["cpu_under_3pct_of_a_core"]["doorphone_worst"] = max(
-            da["cpu_of_one_core"], db["cpu_of_one_core"], da["cpu_of_one_core_schedstat"],
-            db["cpu_of_one_core_schedstat"])
-        goals["resident_under_8MB"] = {
-            "met": door_hwm < GOAL_RSS_KB, "measured_on": "doorphone",
-            "worst_peak_kb": door_hwm,
-            "pss_kb": [da["pss_kb"], db["pss_kb"]], "uss_kb": [da["uss_kb"], db["uss_kb"]],
-            "callwire_cli_worst_peak_kb": worst_hwm}
-        goals["doorphone_call_carried_both_tones"] = all(
-            door[n]["heard"]["ok"] for n in ("alice", "bob"))
-        for k, c, n in (("doorphone_alice", door, "alice"), ("callwire_alice", call, "alice"),
+    if door or door_static:
+        # The goal is a device's: the client that links libcallwire alone, the doorphone,
+        # stated against each build measured; "met" is the statically linked one's when
+        # there is one (a device ships one binary), each build's own is under its name.
+        g = goals["resident_under_8MB"] = {"measured_on": "doorphone",
+                                           "callwire_cli_worst_peak_kb": worst_hwm}
+        for build, c in (("dynamic", door), ("static", door_static)):
+            if not c:
+                continue
+            da, db = c["alice"]["measure"], c["bob"]["measure"]
+            hwm = max(da["hwm_kb"], db["hwm_kb"])
+            g[build] = {"met": hwm < GOAL_RSS_KB, "worst_peak_kb": hwm,
+                        "pss_kb": [da["pss_kb"], db["pss_kb"]],
+                        "uss_kb": [da["uss_kb"], db["uss_kb"]]}
+            goals["cpu_under_3pct_of_a_core"][f"doorphone_{build}_worst"] = max(
+                da["cpu_of_one_core"], db["cpu_of_one_core"], da["cpu_of_one_core_schedstat"],
+                db["cpu_of_one_core_schedstat"])
+            key = "doorphone" if build == "dynamic" else "doorphone_static"
+            goals[f"{key}_call_carried_both_tones"] = all(
+                c[n]["heard"]["ok"] for n in ("alice", "bob"))
+        g["met"] = g.get("static", g.get("dynamic"))["met"]
+        g["met_by"] = [b for b in ("static", "dynamic") if g.get(b, {}).get("met")]
+        for k, c, n in (("doorphone_alice", door, "alice"),
+                        ("doorphone_static_alice", door_static, "alice"),
+                        ("callwire_alice", call, "alice"),
                         ("crypto_floor", door, "crypto_floor"),
                         ("crypto_floor_no_hash", door, "crypto_floor_no_hash"),
                         ("libc_floor", door, "libc_floor")):
-            if n not in c or not c[n].get("by_file"):
+            if not c or n not in c or not c[n].get("by_file"):
                 continue
             m, bf = c[n]["measure"], c[n].pop("by_file")
             crypto = next((e for e in bf if e["name"] == "libcrypto.so.3"), None)
@@ -1373,10 +1628,14 @@ def report(calls, ref, vref, cgs, elapsed):
                       "uss_kb": m["uss_kb"],
                       "libraries_rss_kb": sum(e["rss_kb"] for e in libs),
                       "libraries_private_kb": sum(e["private_kb"] for e in libs),
+                      "libraries_written_kb": sum(e["written_kb"] for e in libs),
                       "libraries": len(libs),
                       "program_rss_kb": sum(e["rss_kb"] for e in bf if e["name"] in PROGRAMS),
+                      "program": next((e for e in bf if e["name"] in PROGRAMS), None),
                       "anon_mappings_kb": sum(e["rss_kb"] for e in bf if e["kind"] == "anon"),
                       "libcrypto": crypto, "by_file": bf}
+            if c[n].get("by_archive"):
+                mem[k]["by_archive"] = c[n].pop("by_archive")
     va, vb = video["alice"]["measure"], video["bob"]["measure"]
     v_ns = mean2(va, vb, "cpu_of_one_core_schedstat")
     vpm = video.get("vp8_paced", {}).get("measure")
@@ -1402,6 +1661,16 @@ def report(calls, ref, vref, cgs, elapsed):
             "cc -O2 -o crypto_floor bench/sdk/crypto_floor.c $(pkg-config --cflags --libs libcrypto); cc -O2 -o libc_floor bench/sdk/libc_floor.c",
             "crypto_floor; crypto_floor --no-hash; libc_floor   # alongside, each waiting on its stdin",
             "cat /proc/$PID/smaps_rollup /proc/$PID/smaps   # each client and floor at the window's end",
+        ]
+    if door_static:
+        dd = f"{door_duration:d}"
+        commands += [
+            "# the same call between two statically linked doorphones",
+            "cc -O2 -I include examples/doorphone.c -o doorphone-static -static libcallwire.a -lwebsockets -lssl -lcrypto -ljansson -lopus -lvpx -lcap -lz -lm -lpthread -ldl -Wl,-Map=doorphone-static.map   # the log (glibc's warnings) shown only on failure",
+            f"doorphone-static http://127.0.0.1:$PORT $APP alice $AUTH_KEY --answer --tone 880 --record alice-heard.wav --seconds {dd}",
+            f"doorphone-static http://127.0.0.1:$PORT $APP bob $AUTH_KEY --call alice --tone 440 --record bob-heard.wav --seconds {dd}",
+            f"opus_ref --paced {door_duration + 2:g} 440   # alongside",
+            "cat /proc/$PID/smaps_rollup /proc/$PID/smaps /proc/$PID/pagemap   # each client at the window's end; pagemap of alice's program mappings, read with the link map",
         ]
     commands += [
         "# the video call",
@@ -1434,7 +1703,7 @@ def report(calls, ref, vref, cgs, elapsed):
                       "grind_video_duration_s": grind_video_duration,
                       "clock_ticks_per_s": TICK},
            "call": call, "codec_alone": ref, "callgrind": cg, "goals": goals,
-           "door_call": door, "memory": mem,
+           "door_call": door, "door_static_call": door_static, "memory": mem,
            "summary": {"mean_cpu_of_one_core": round(mean2(a, b, "cpu_of_one_core"), 5),
                        "mean_cpu_of_one_core_schedstat": round(mean_cpu_ns, 5),
                        "mean_rss_kb": mean2(a, b, "rss_kb_steady_mean"),
@@ -1452,7 +1721,16 @@ def report(calls, ref, vref, cgs, elapsed):
                            "cpu_of_one_core_schedstat") / mean_cpu_ns, 2) if door else None,
                        "door_mean_hwm_kb": mean2(door["alice"]["measure"],
                                                  door["bob"]["measure"], "hwm_kb")
-                       if door else None},
+                       if door else None,
+                       "door_static_mean_cpu_of_one_core_schedstat": round(mean2(
+                           door_static["alice"]["measure"], door_static["bob"]["measure"],
+                           "cpu_of_one_core_schedstat"), 5) if door_static else None,
+                       "door_static_mean_rss_kb": mean2(
+                           door_static["alice"]["measure"], door_static["bob"]["measure"],
+                           "rss_kb_steady_mean") if door_static else None,
+                       "door_static_mean_hwm_kb": mean2(
+                           door_static["alice"]["measure"], door_static["bob"]["measure"],
+                           "hwm_kb") if door_static else None},
            "video": {
                "call": video, "vp8_alone": vref, "callgrind": vcg,
                "vp8_alone_callgrind": cgs.get("vp8_ref"),
@@ -1532,8 +1810,8 @@ def report(calls, ref, vref, cgs, elapsed):
                f"{s.get('packetsLate')}; bob received {sb.get('audioPacketsReceived')} and "
                f"concealed {sb.get('framesConcealed')}; exit codes {cg['alice']['rc']} and "
                f"{cg['bob']['rc']}."]
-    if door:
-        md += door_md(door, call, goals, mem)
+    if door or door_static:
+        md += door_md(door, door_static, call, goals, mem)
     vw = va["window_s"]
     md += [
         "", f"## A video call, {video_size} at 30 pictures/s both ways", "",
