@@ -644,3 +644,19 @@ int cw_stun_build_binding_request(uint8_t *buf, size_t cap, size_t *lenp,
 		cw_stun_put(&w, CW_STUN_ATTR_USE_CANDIDATE, NULL, 0);
 	return cw_stun_finish(&w, key, key_len, true, lenp);
 }
+
+bool cw_stun_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}

@@ -168,6 +168,8 @@ void cw_stun_put(struct cw_stun_writer *w, uint16_t type, const void *val, size_
 /* Appends an attribute with a 32-bit or 64-bit value in network order. */
 void cw_stun_put_u32(struct cw_stun_writer *w, uint16_t type, uint32_t val);
 void cw_stun_put_u64(struct cw_stun_writer *w, uint16_t type, uint64_t val);
+/* Whether two transport addresses (AF_INET or AF_INET6) are the same address and port. */
+bool cw_stun_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 /* Appends XOR-MAPPED-ADDRESS for sa (AF_INET or AF_INET6; an IPv4-mapped IPv6 address,
  * as a dual-stack socket reports an IPv4 peer, is written as IPv4). */
 void cw_stun_put_xor_address(struct cw_stun_writer *w, const struct sockaddr *sa);

@@ -18,22 +18,6 @@
 
 /* ---- small helpers ---- */
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-		return x->sin6_port == y->sin6_port &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return false;
-}
-
 static socklen_t addr_len(const struct sockaddr_storage *a)
 {
 	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
@@ -174,7 +158,7 @@ static void stun_input(struct cw__pc *pc, const uint8_t *buf, size_t len,
 		for (unsigned i = 0; i < pc->par.ncandidates; i++) {
 			struct pc_check *c = &pc->checks[i];
 			if (memcmp(c->tid, m.tid, CW_STUN_TID_LEN) == 0 &&
-			    same_addr(from, &pc->par.candidates[i])) {
+			    cw_stun_addr_equal(from, &pc->par.candidates[i])) {
 				/* Karn: a retransmitted check's answer times nothing. */
 				if (c->sent == 1)
 					cw__pc_update_rtt(pc, now_ms - c->first_ms);
@@ -188,7 +172,7 @@ static void stun_input(struct cw__pc *pc, const uint8_t *buf, size_t len,
 	for (unsigned i = 0; i < PC_CONSENT_TIDS; i++) {
 		struct pc_check *c = &pc->consent[i];
 		if (c->first_ms && memcmp(c->tid, m.tid, CW_STUN_TID_LEN) == 0 &&
-		    pc->selected >= 0 && same_addr(from, cw__pc_selected_addr(pc))) {
+		    pc->selected >= 0 && cw_stun_addr_equal(from, cw__pc_selected_addr(pc))) {
 			cw__pc_update_rtt(pc, now_ms - c->first_ms);
 			c->first_ms = 0;
 			pc->consent_ok_ms = now_ms;
@@ -314,7 +298,7 @@ static void datagram_in(struct cw__pc *pc, uint8_t *buf, size_t len,
 		return;
 	}
 	/* Everything else comes only from the selected pair. */
-	if (pc->selected < 0 || !same_addr(from, cw__pc_selected_addr(pc))) {
+	if (pc->selected < 0 || !cw_stun_addr_equal(from, cw__pc_selected_addr(pc))) {
 		pc->st.dropped++;
 		return;
 	}

@@ -104,22 +104,6 @@ void cw_sfu_peers_free(struct cw_sfu_peers *t)
 
 /* ---- address -> peer ---- */
 
-bool cw_sfu_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-		return x->sin6_port == y->sin6_port &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return false;
-}
-
 static size_t addr_hash(const struct sockaddr_storage *a)
 {
 	if (a->ss_family == AF_INET6) {
@@ -136,7 +120,7 @@ static size_t addr_slot(const struct cw_sfu_addrs *t, const struct sockaddr_stor
 {
 	size_t i = addr_hash(a) & (t->cap - 1);
 
-	while (t->slots[i] && !cw_sfu_addr_equal(&t->slots[i]->addr, a))
+	while (t->slots[i] && !cw_stun_addr_equal(&t->slots[i]->addr, a))
 		i = (i + 1) & (t->cap - 1);
 	return i;
 }

@@ -119,7 +119,7 @@ void cw_sfu_peer_select(struct cw_sfu_worker *w, struct cw_sfu_peer *p,
 {
 	bool first = !p->selected;
 
-	if (p->selected && p->mapped && cw_sfu_addr_equal(&p->addr, from))
+	if (p->selected && p->mapped && cw_stun_addr_equal(&p->addr, from))
 		return;
 	cw_sfu_addrs_del(&w->addrs, p);
 	p->addr = *from;

@@ -10,6 +10,7 @@
 
 #include "rtc/dtls.h"
 #include "rtc/srtp.h"
+#include "rtc/stun.h"
 #include "sfu/sfu.h"
 
 #define CW_SFU_BATCH 32	      /* datagrams per recvmmsg / sendmmsg */
@@ -166,7 +167,6 @@ void cw_sfu_addrs_put(struct cw_sfu_addrs *t, struct cw_sfu_peer *p);
 /* Unmaps p->addr if it maps to p. */
 void cw_sfu_addrs_del(struct cw_sfu_addrs *t, struct cw_sfu_peer *p);
 void cw_sfu_addrs_free(struct cw_sfu_addrs *t);
-bool cw_sfu_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 enum cw_sfu_cmd_kind {
 	CW_SFU_CMD_ADD_PEER,
