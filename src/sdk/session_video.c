@@ -205,37 +205,33 @@ void cw__video_keyframe_request(struct cw_session *s, uint32_t ssrc)
 struct deliver_ctx {
 	struct cw_session *s;
 	struct cw__track *t;
-	cw_video_sink_cb sink;
-	void *arg;
 };
 
+/* A decoded picture of track t to the app's video sink as it is now (looked up per
+ * picture, not per packet). */
 static void deliver(const cw_video_frame *frame, void *arg)
 {
 	struct deliver_ctx *d = arg;
+	cw_video_sink_cb sink;
+	void *sink_arg;
 
-	if (!d->sink || d->s->free_pending)
+	if (d->s->free_pending)
+		return;
+	pthread_mutex_lock(&d->s->m);
+	sink = d->s->vsink;
+	sink_arg = d->s->vsink_arg;
+	pthread_mutex_unlock(&d->s->m);
+	if (!sink)
 		return;
 	d->s->depth++;
-	d->sink(d->s, d->t->participant, frame, d->arg);
+	sink(d->s, d->t->participant, frame, sink_arg);
 	d->s->depth--;
-}
-
-/* Where the pictures of track t go: the app's video sink as of now. */
-static struct deliver_ctx deliver_to(struct cw_session *s, struct cw__track *t)
-{
-	struct deliver_ctx d = {s, t, NULL, NULL};
-
-	pthread_mutex_lock(&s->m);
-	d.sink = s->vsink;
-	d.arg = s->vsink_arg;
-	pthread_mutex_unlock(&s->m);
-	return d;
 }
 
 void cw__video_rtp(struct cw_session *s, struct cw__track *t, const struct cw_rtp *pkt,
 		   const uint8_t *buf, int64_t now)
 {
-	struct deliver_ctx d = deliver_to(s, t);
+	struct deliver_ctx d = {s, t};
 
 	s->vpackets_in++;
 	cw__vp8_rx_put(t->vrx, pkt->seq, pkt->ts, pkt->marker, buf + pkt->payload_off,
@@ -250,11 +246,10 @@ void cw__video_poll(struct cw_session *s, int64_t now)
 {
 	for (size_t i = 0; i < CW__TRACKS_MAX && !s->free_pending; i++) {
 		struct cw__track *t = &s->tracks[i];
-		struct deliver_ctx d;
+		struct deliver_ctx d = {s, t};
 
 		if (!t->used || !t->vrx)
 			continue;
-		d = deliver_to(s, t);
 		/* A PLI at once when a wait was given up; while the stream then waits for the
 		 * keyframe, its packets ask again (cw__video_rtp): a track that sends nothing
 		 * is not asked for anything. */
