@@ -441,9 +441,15 @@ static int phone_finish(struct phone *ph, int rc)
 		fprintf(stderr, "callwire: %s: %s\n", ph->o->audio_out, cw_last_error_message());
 		rc = CLI_EXIT_ERROR;
 	}
-	if (ph->y4m && fclose(ph->y4m) != 0 && rc == 0) {
-		fprintf(stderr, "callwire: %s: %s\n", ph->o->video_out, strerror(errno));
-		rc = CLI_EXIT_ERROR;
+	if (ph->y4m) {
+		/* A write that failed on the way (a full disk) leaves the error flag; the close
+		 * reports only the last flush. */
+		bool failed = ferror(ph->y4m) != 0;
+		errno = failed ? EIO : 0;
+		if ((fclose(ph->y4m) != 0 || failed) && rc == 0) {
+			fprintf(stderr, "callwire: %s: %s\n", ph->o->video_out, strerror(errno));
+			rc = CLI_EXIT_ERROR;
+		}
 	}
 	cw_test_pattern_free(ph->pattern);
 	cw_wav_source_free(ph->source);

@@ -708,6 +708,19 @@ class ClientCliTest(ServerTestCase):
             for got, want in zip(luma, (235, 210, 170, 145, 106, 81, 41, 16)):
                 self.assertLess(abs(got - want), 24, luma)
 
+    def test_a_video_recording_that_cannot_be_written_fails_the_command(self):
+        self.login("alice")
+        self.login("bob")
+        b = self.start("bob", "join", "room-full", "--video-pattern", "160x120",
+                       "--duration", "4")
+        b.expect("joined", lambda o: o.get("event") == "joined")
+        a = self.start("alice", "join", "room-full", "--video-out", "/dev/full",
+                       "--duration", "2")
+        a.expect("bob's video", lambda o: o.get("event") == "video")
+        self.assertEqual(a.wait(timeout=30), EXIT_ERROR, a.stderr())
+        self.assertIn("/dev/full", a.stderr())
+        self.assertEqual(b.wait(timeout=30), EXIT_OK, b.stderr())
+
     def test_softphone_refuses_a_file_that_is_not_wav(self):
         self.login("bob")
         bogus = os.path.join(self.tmp, "bogus.wav")
