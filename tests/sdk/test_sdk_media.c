@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "tone.h"
 #include "world.h"
 
 #define RATE CW_AUDIO_RATE
@@ -196,42 +197,6 @@ static void enable_calling(struct peer *p, struct ear *e)
 
 /* ---- what was heard ---- */
 
-static double goertzel(const int16_t *x, size_t n, double freq)
-{
-	double k = 2 * cos(2 * M_PI * freq / RATE), s1 = 0, s2 = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		double s0 = x[i] + k * s1 - s2;
-		s2 = s1;
-		s1 = s0;
-	}
-	return s1 * s1 + s2 * s2 - k * s1 * s2;
-}
-
-/* The loudest frequency from 100 to 2,000 Hz in 10 Hz steps. */
-static double dominant(const int16_t *x, size_t n)
-{
-	double best = 0, best_f = 0;
-
-	for (double f = 100; f <= 2000; f += 10) {
-		double p = goertzel(x, n, f);
-		if (p > best) {
-			best = p;
-			best_f = f;
-		}
-	}
-	return best_f;
-}
-
-static double rms(const int16_t *x, size_t n)
-{
-	double sum = 0;
-
-	for (size_t i = 0; i < n; i++)
-		sum += (double)x[i] * x[i];
-	return n ? sqrt(sum / (double)n) : 0;
-}
-
 /* Waits until e heard `seconds` of sound after its first loud frame. */
 static size_t wait_heard(struct ear *e, double seconds)
 {
@@ -257,7 +222,7 @@ static void assert_hears(struct ear *e, size_t start, double seconds, double wan
 	pthread_mutex_lock(&e->m);
 	memcpy(copy, e->pcm + start, n * sizeof(*copy));
 	pthread_mutex_unlock(&e->m);
-	got = dominant(copy, n);
+	got = dominant(copy, n, RATE, 2000);
 	level = rms(copy, n);
 	free(copy);
 	if (fabs(got - want) > 10) {
